@@ -1,0 +1,82 @@
+"""Answering citizens' questions with the fiches of the knowledge base."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.exc import SQLAlchemyError
+
+from actions import services
+from actions.menu import MAIN_MENU, fiche_buttons
+from knowledge.conversations import note_topic
+from knowledge.fiches import Fiche, answer_text, get_fiche, links_text, steps_text, topic_of_intent
+
+log = logging.getLogger(__name__)
+
+NO_FICHE_TEXT = "Je n'ai pas de fiche sur ce sujet pour l'instant. Pouvez-vous reformuler votre question ?"
+
+
+def selected_topic(tracker: Tracker) -> str | None:
+    """The fiche asked about in the latest message (intent faq_<topic> → <topic>)."""
+    return topic_of_intent(((tracker.latest_message or {}).get("intent") or {}).get("name"))
+
+
+class ActionAnswerFaq(Action):
+    def name(self) -> str:
+        return "action_answer_faq"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        topic = selected_topic(tracker)
+        fiche = get_fiche(topic) if topic else None
+        if fiche is None:
+            log.warning("No fiche for the selected FAQ topic %r", topic)
+            dispatcher.utter_message(text=NO_FICHE_TEXT, buttons=MAIN_MENU)
+            return []
+        dispatcher.utter_message(text=answer_text(fiche), buttons=fiche_buttons(fiche.id))
+        _remember_topic(tracker.sender_id, fiche.id)
+        return [SlotSet("topic", fiche.id)]
+
+
+class ActionFicheSteps(Action):
+    def name(self) -> str:
+        return "action_fiche_steps"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        fiche = _fiche_in_context(dispatcher, tracker)
+        if fiche is not None:
+            dispatcher.utter_message(text=steps_text(fiche), buttons=fiche_buttons(fiche.id)[1:])
+        return []
+
+
+class ActionFicheLinks(Action):
+    def name(self) -> str:
+        return "action_fiche_links"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        fiche = _fiche_in_context(dispatcher, tracker)
+        if fiche is not None:
+            dispatcher.utter_message(text=links_text(fiche))
+        return []
+
+
+def _fiche_in_context(dispatcher: CollectingDispatcher, tracker: Tracker) -> Fiche | None:
+    """The fiche named by the button pressed, else the last one shown; asks for a question if none."""
+    topic = tracker.get_slot("topic")
+    fiche = get_fiche(topic) if topic else None
+    if fiche is None:
+        dispatcher.utter_message(
+            text="De quelle démarche parlez-vous ? Écrivez votre question avec vos mots.", buttons=MAIN_MENU
+        )
+    return fiche
+
+
+def _remember_topic(sender_id: str, topic: str) -> None:
+    try:
+        with services.database().session() as session:
+            note_topic(session, sender_id, topic)
+    except SQLAlchemyError:
+        log.exception("Could not record topic %r for sender %s; the answer was sent anyway", topic, sender_id)

@@ -1,0 +1,123 @@
+"""The `passerelle` command (also `python -m bot`)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable
+
+from bot.settings import ConfigurationError, Settings, load_settings
+
+log = logging.getLogger("passerelle")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigurationError as error:
+        print(f"passerelle: {error}", file=sys.stderr)
+        return 2
+    _configure_logging(settings.log_level)
+    command: Callable[[Settings, argparse.Namespace], int] = args.handler
+    try:
+        return command(settings, args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:  # the operator gets one clear line; details at DEBUG
+        from bot.rasa_project import TrainingError
+        from bot.supervisor import ServiceFailed
+
+        if isinstance(error, TrainingError | ServiceFailed | ConfigurationError):
+            print(f"passerelle: {error}", file=sys.stderr)
+            return 1
+        raise
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="passerelle", description=__doc__)
+    sub = parser.add_subparsers(required=True, metavar="command")
+
+    def add(name: str, handler: Callable[[Settings, argparse.Namespace], int], help_: str) -> argparse.ArgumentParser:
+        command = sub.add_parser(name, help=help_)
+        command.set_defaults(handler=handler)
+        return command
+
+    add("run", _run, "start the Rasa server, the action server and the bot (console chat without a token)")
+    add("serve", _serve, "start only the Rasa server and the action server, in the foreground")
+    add("bot", _bot, "start only the bot (Telegram, or the console chat without a token)")
+    classify = add("classify", _classify, 'classify JSON lines {"text": ...} read on standard input')
+    classify.add_argument("--rasa-url", help="Rasa server (default: RASA_URL)")
+    db = add("db", _db, "database migrations")
+    db.add_argument("action", choices=["upgrade"])
+    nlu = add("nlu", _nlu, "the Rasa project: build data from the fiches, validate, train")
+    nlu.add_argument("action", choices=["build", "validate", "train", "hash"])
+    nlu.add_argument("--force", action="store_true", help="train even if the model is up to date")
+    return parser
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    for noisy in ("httpx", "httpcore", "apscheduler", "telegram.ext.Application"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+
+def _run(settings: Settings, _args: argparse.Namespace) -> int:
+    from bot import processes
+
+    return processes.run_all(settings, with_bot=True)
+
+
+def _serve(settings: Settings, _args: argparse.Namespace) -> int:
+    from bot import processes
+
+    return processes.run_all(settings, with_bot=False)
+
+
+def _bot(settings: Settings, _args: argparse.Namespace) -> int:
+    if settings.telegram_token:
+        from bot.telegram_front import run_telegram
+
+        run_telegram(settings)
+    else:
+        from bot.console import run_console
+
+        asyncio.run(run_console(settings))
+    return 0
+
+
+def _classify(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.classify import run_classify
+
+    return asyncio.run(run_classify(args.rasa_url or settings.rasa_url, settings.rasa_timeout))
+
+
+def _db(settings: Settings, _args: argparse.Namespace) -> int:
+    from knowledge.migrate import upgrade
+
+    upgrade(settings.database_url)
+    log.info("Database is up to date")
+    return 0
+
+
+def _nlu(settings: Settings, args: argparse.Namespace) -> int:
+    from bot import rasa_project
+
+    if args.action == "build":
+        log.info("FAQ data built from %d fiches", rasa_project.build_faq_data())
+    elif args.action == "validate":
+        rasa_project.build_faq_data()
+        rasa_project.validate(settings.rasa_bin)
+    elif args.action == "hash":
+        rasa_project.build_faq_data()
+        print(rasa_project.model_hash())
+    else:
+        print(rasa_project.train(settings.rasa_bin, force=args.force))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

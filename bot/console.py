@@ -1,0 +1,95 @@
+"""A chat in the terminal through the same pipeline as Telegram: used when no Telegram token is set."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import logging
+import sys
+from datetime import timedelta
+from typing import TextIO
+
+from bot.dialogue import Dialogue
+from bot.rasa_client import RasaClient
+from bot.replies import Button, Reply
+from bot.settings import Settings
+from knowledge.conversations import Contact
+from knowledge.db import Database
+
+log = logging.getLogger(__name__)
+QUIT_WORDS = {"quitter", "/quitter", "/quit", "exit", "quit"}
+
+
+class Console:
+    def __init__(self, dialogue: Dialogue, contact: Contact, out: TextIO = sys.stdout) -> None:
+        self.dialogue = dialogue
+        self.contact = contact
+        self.out = out
+        self.choices: list[Button] = []
+
+    async def run(self) -> None:
+        self.say(
+            "Bienvenue. Tapez votre message puis Entrée. Tapez le numéro d'un choix pour le sélectionner. "
+            "Pour quitter : « quitter » ou Ctrl-C."
+        )
+        await self.exchange(payload="/greet")
+        while True:
+            try:
+                line = await asyncio.to_thread(input, "\nVous > ")
+            except (EOFError, KeyboardInterrupt):
+                break
+            line = line.strip()
+            if line.lower() in QUIT_WORDS:
+                break
+            if not line:
+                continue
+            choice = self._choice(line)
+            if choice is not None and choice.url:
+                self.say(f"Ouvrez ce lien dans votre navigateur : {choice.url}")
+            elif choice is not None and choice.payload:
+                self.say(f"(choix : {choice.title})")
+                await self.exchange(payload=choice.payload)
+            else:
+                await self.exchange(text=line)
+        self.say("Au revoir.")
+
+    async def exchange(self, *, text: str | None = None, payload: str | None = None) -> None:
+        if payload is not None:
+            replies = await self.dialogue.handle_payload(self.contact, payload)
+        else:
+            replies = await self.dialogue.handle_text(self.contact, text or "")
+        self.show(replies)
+
+    def show(self, replies: list[Reply]) -> None:
+        self.choices = []
+        for reply in replies:
+            self.say(f"\nPasserelle > {reply.text}")
+            for row in reply.buttons:
+                for button in row:
+                    self.choices.append(button)
+                    self.say(f"   [{len(self.choices)}] {button.title}")
+            if reply.request_location:
+                self.say("   (Écrivez votre code postal ou le nom de votre commune.)")
+
+    def say(self, text: str) -> None:
+        print(text, file=self.out, flush=True)
+
+    def _choice(self, line: str) -> Button | None:
+        if line.isdigit() and 1 <= int(line) <= len(self.choices):
+            return self.choices[int(line) - 1]
+        return None
+
+
+async def run_console(settings: Settings) -> None:
+    rasa = RasaClient(settings.rasa_url, timeout=settings.rasa_timeout)
+    database = Database(settings.database_url)
+    dialogue = Dialogue(rasa, database, timedelta(days=settings.retention_days))
+    user = getpass.getuser()
+    contact = Contact(channel="console", external_id=user, sender_id=f"console-{user}")
+    try:
+        if not await rasa.is_ready():
+            log.warning("Rasa at %s is not ready; the first answers may fail", settings.rasa_url)
+        await Console(dialogue, contact).run()
+    finally:
+        await rasa.close()
+        database.dispose()

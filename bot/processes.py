@@ -1,0 +1,84 @@
+"""The three processes of Passerelle and how `make run` / `make serve` start them."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from bot.rasa_project import NLU_DIR, current_model, rasa_env, write_endpoints
+from bot.settings import Settings
+from bot.supervisor import LOG_DIR, Service, ServiceFailed, Supervisor
+from knowledge.migrate import upgrade
+from knowledge.settings import PROJECT_ROOT, VAR_DIR
+
+log = logging.getLogger(__name__)
+
+
+def action_server(settings: Settings) -> Service:
+    port = settings.action_server_port
+    return Service(
+        name="actions",
+        argv=[sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)],
+        ready_url=f"http://127.0.0.1:{port}/health",
+        ready_timeout=60,
+        env=settings.as_env(),
+        cwd=PROJECT_ROOT,
+    )
+
+
+def rasa_server(settings: Settings, endpoints_path: Path = VAR_DIR / "endpoints.yml") -> Service:
+    endpoints = write_endpoints(settings.action_server_url, settings.tracker_store_url, endpoints_path)
+    host = urlsplit(settings.rasa_url).hostname or "localhost"
+    interface = "127.0.0.1" if host in {"localhost", "127.0.0.1"} else "0.0.0.0"
+    return Service(
+        name="rasa",
+        argv=[
+            settings.rasa_bin,
+            "run",
+            "--enable-api",
+            "--model",
+            str(current_model()),
+            "--interface",
+            interface,
+            "--port",
+            str(settings.rasa_port),
+            "--endpoints",
+            str(endpoints),
+            "--credentials",
+            str(NLU_DIR / "credentials.yml"),
+        ],
+        ready_url=f"http://127.0.0.1:{settings.rasa_port}/status",
+        ready_timeout=240,
+        env={k: v for k, v in rasa_env().items() if k.startswith(("RASA_", "TF_", "SQLALCHEMY_", "PYTHONPATH"))},
+        cwd=NLU_DIR,
+    )
+
+
+def bot_process(settings: Settings) -> Service:
+    return Service(
+        name="bot",
+        argv=[sys.executable, "-m", "bot", "bot"],
+        env=settings.as_env(),
+        cwd=PROJECT_ROOT,
+        interactive=not settings.telegram_token,
+    )
+
+
+def run_all(settings: Settings, with_bot: bool) -> int:
+    """Migrate, then start the action server, Rasa and (optionally) the bot; stop all on Ctrl-C."""
+    upgrade(settings.database_url)
+    console = with_bot and not settings.telegram_token
+    supervisor = Supervisor(log_dir=LOG_DIR if console else None)
+    if console:
+        print(f"Démarrage de l'assistant (1 minute environ)… Journaux : {LOG_DIR}/", flush=True)
+    try:
+        supervisor.start(action_server(settings))
+        supervisor.start(rasa_server(settings))
+        if with_bot:
+            supervisor.start(bot_process(settings))
+    except ServiceFailed:
+        supervisor.stop_all()
+        raise
+    return supervisor.run()

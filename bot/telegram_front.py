@@ -1,0 +1,205 @@
+"""The Telegram front: python-telegram-bot handlers that call the dialogue pipeline and render its replies."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    Update,
+)
+from telegram.constants import ChatAction
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    Defaults,
+    MessageHandler,
+    filters,
+)
+
+from bot.callbacks import CallbackPayloads
+from bot.concurrency import PerChatUpdateProcessor
+from bot.dialogue import Dialogue
+from bot.rasa_client import RasaClient
+from bot.replies import Reply
+from bot.retention import schedule_retention_purge
+from bot.settings import Settings
+from knowledge.conversations import Contact
+from knowledge.db import Database
+
+log = logging.getLogger(__name__)
+
+ONLY_TEXT_TEXT = "Je ne sais lire que les messages écrits pour l'instant. Écrivez votre question, s'il vous plaît."
+EXPIRED_BUTTON_TEXT = "Ce bouton n'est plus valable. Écrivez votre question, ou tapez /start pour revenir au menu."
+ERROR_TEXT = "Désolé, un problème technique est survenu. Réessayez dans un instant, s'il vous plaît."
+CHOICE_MARK = "➜"
+COMMANDS = {"start": "/greet", "menu": "/help", "aide": "/help"}
+
+
+class TelegramFront:
+    """Handlers and rendering; holds the dialogue pipeline and the long-payload store."""
+
+    def __init__(self, dialogue: Dialogue) -> None:
+        self.dialogue = dialogue
+        self.payloads = CallbackPayloads()
+
+    def register(self, application: Application) -> None:
+        application.add_handler(CommandHandler(list(COMMANDS), self.on_command))
+        application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, self.on_text))
+        application.add_handler(MessageHandler(filters.COMMAND, self.on_text))
+        application.add_handler(CallbackQueryHandler(self.on_button))
+        application.add_handler(MessageHandler(filters.ALL & ~filters.StatusUpdate.ALL, self.on_other))
+        application.add_error_handler(self.on_error)
+
+    async def on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        command = (message.text or "").split()[0].lstrip("/").split("@")[0].lower()
+        await self._answer(update, context, payload=COMMANDS.get(command, "/greet"))
+
+    async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self._answer(update, context, text=update.effective_message.text or "")
+
+    async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        payload = self.payloads.decode(query.data or "")
+        if payload is None:
+            await query.answer(EXPIRED_BUTTON_TEXT, show_alert=True)
+            return
+        await query.answer()
+        await self._mark_choice(query.message, query.data or "")
+        await self._answer(update, context, payload=payload)
+
+    async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.effective_chat:
+            await context.bot.send_message(update.effective_chat.id, ONLY_TEXT_TEXT)
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        log.error("Error while handling an update", exc_info=context.error)
+        if isinstance(update, Update) and update.effective_chat:
+            try:
+                await context.bot.send_message(update.effective_chat.id, ERROR_TEXT)
+            except TelegramError:
+                log.exception("Could not tell chat %s about the error", update.effective_chat.id)
+
+    async def _answer(
+        self,
+        update: Update,
+        context: ContextTypes.DEFAULT_TYPE,
+        *,
+        text: str | None = None,
+        payload: str | None = None,
+    ) -> None:
+        chat = update.effective_chat
+        user = update.effective_user
+        if chat is None or user is None:
+            return
+        contact = Contact(channel="telegram", external_id=str(user.id), sender_id=str(chat.id), chat_id=chat.id)
+        await context.bot.send_chat_action(chat.id, ChatAction.TYPING)
+        if payload is not None:
+            replies = await self.dialogue.handle_payload(contact, payload)
+        else:
+            replies = await self.dialogue.handle_text(contact, text or "")
+        for reply in replies:
+            await context.bot.send_message(chat.id, reply.text, reply_markup=self._markup(reply))
+
+    def _markup(self, reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
+        if reply.request_location:
+            button = KeyboardButton("📍 Partager ma position", request_location=True)
+            return ReplyKeyboardMarkup([[button]], resize_keyboard=True, one_time_keyboard=True)
+        if not reply.buttons:
+            return None
+        rows = [
+            [
+                InlineKeyboardButton(b.title, url=b.url)
+                if b.url
+                else InlineKeyboardButton(b.title, callback_data=self.payloads.encode(b.payload or ""))
+                for b in row
+            ]
+            for row in reply.buttons
+        ]
+        return InlineKeyboardMarkup(rows)
+
+    async def _mark_choice(self, message: object, data: str) -> None:
+        """Show which button was pressed and remove the keyboard, so that it is not pressed twice."""
+        if not isinstance(message, Message) or message.reply_markup is None:
+            return
+        title = next(
+            (b.text for row in message.reply_markup.inline_keyboard for b in row if b.callback_data == data),
+            None,
+        )
+        if title is None or not message.text:
+            return
+        try:
+            await message.edit_text(f"{message.text}\n\n{CHOICE_MARK} {title}")
+        except BadRequest as error:
+            log.info("Could not mark the choice on message %s: %s", message.message_id, error)
+
+
+def build_application(settings: Settings) -> Application:
+    """The python-telegram-bot Application, wired to Rasa and the database."""
+    builder = (
+        Application.builder()
+        .token(settings.telegram_token or "")
+        .base_url(settings.telegram_base_url)
+        .base_file_url(settings.telegram_base_file_url)
+        .defaults(Defaults(tzinfo=ZoneInfo("Europe/Paris")))
+        .rate_limiter(AIORateLimiter(max_retries=2))
+        .concurrent_updates(PerChatUpdateProcessor())
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+    )
+    application = builder.build()
+    rasa = RasaClient(settings.rasa_url, timeout=settings.rasa_timeout)
+    database = Database(settings.database_url)
+    front = TelegramFront(Dialogue(rasa, database, timedelta(days=settings.retention_days)))
+    front.register(application)
+    application.bot_data.update(settings=settings, front=front, rasa=rasa, database=database)
+    return application
+
+
+async def _post_init(application: Application) -> None:
+    settings: Settings = application.bot_data["settings"]
+    me = await application.bot.get_me()
+    log.info("Connected to Telegram as @%s (id %s)", me.username, me.id)
+    await application.bot.set_my_commands([("start", "Menu principal"), ("aide", "Ce que je sais faire")])
+    schedule_retention_purge(application.job_queue, application.bot_data["database"], settings)
+
+
+async def _post_shutdown(application: Application) -> None:
+    await application.bot_data["rasa"].close()
+    application.bot_data["database"].dispose()
+
+
+def run_telegram(settings: Settings) -> None:
+    """Run until stopped: long polling by default, a webhook server when TELEGRAM_WEBHOOK_URL is set."""
+    application = build_application(settings)
+    if settings.telegram_webhook_url:
+        path = urlsplit(settings.telegram_webhook_url).path.strip("/")
+        log.info(
+            "Webhook mode: listening on %s:%s/%s",
+            settings.telegram_webhook_listen,
+            settings.telegram_webhook_port,
+            path,
+        )
+        application.run_webhook(
+            listen=settings.telegram_webhook_listen,
+            port=settings.telegram_webhook_port,
+            url_path=path,
+            webhook_url=settings.telegram_webhook_url,
+            secret_token=settings.telegram_webhook_secret,
+            allowed_updates=Update.ALL_TYPES,
+        )
+    else:
+        log.info("Long polling mode")
+        application.run_polling(allowed_updates=Update.ALL_TYPES)

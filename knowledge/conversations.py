@@ -1,0 +1,93 @@
+"""Who wrote, in which conversation, and how long it is kept."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from knowledge.models import Citizen, Conversation
+
+CONVERSATION_IDLE_GAP = timedelta(hours=6)
+"""A message after this much silence starts a new conversation."""
+
+
+@dataclass(frozen=True)
+class Contact:
+    """One incoming message, as the front sees it."""
+
+    channel: str
+    external_id: str
+    sender_id: str
+    chat_id: int | None = None
+
+
+def record_message(session: Session, contact: Contact, now: datetime, retention: timedelta) -> Conversation:
+    """Note that `contact` wrote at `now`: create or update the citizen and their current conversation."""
+    citizen = _get_or_create_citizen(session, contact, now)
+    citizen.last_seen_at = now
+    conversation = current_conversation(session, contact.sender_id)
+    if conversation is None or now - conversation.last_activity_at > CONVERSATION_IDLE_GAP:
+        if conversation is not None:
+            conversation.status = "closed"
+        conversation = Conversation(
+            citizen=citizen,
+            sender_id=contact.sender_id,
+            chat_id=contact.chat_id,
+            status="active",
+            message_count=0,
+            started_at=now,
+            last_activity_at=now,
+            expires_at=now + retention,
+        )
+        session.add(conversation)
+    conversation.message_count += 1
+    conversation.last_activity_at = now
+    conversation.expires_at = now + retention
+    session.flush()
+    return conversation
+
+
+def current_conversation(session: Session, sender_id: str) -> Conversation | None:
+    """The active conversation of a Rasa sender, if any."""
+    return session.scalars(
+        select(Conversation)
+        .where(Conversation.sender_id == sender_id, Conversation.status == "active")
+        .order_by(Conversation.last_activity_at.desc())
+        .limit(1)
+    ).first()
+
+
+def note_topic(session: Session, sender_id: str, topic: str) -> bool:
+    """Remember the last fiche shown in the sender's conversation; False when there is none."""
+    conversation = current_conversation(session, sender_id)
+    if conversation is None:
+        return False
+    conversation.last_topic = topic
+    return True
+
+
+def purge_expired(session: Session, now: datetime) -> int:
+    """Delete conversations past their retention, then citizens left without any. Returns conversations deleted."""
+    deleted = session.execute(delete(Conversation).where(Conversation.expires_at <= now)).rowcount or 0
+    orphans = select(Citizen.id).where(~Citizen.conversations.any())
+    session.execute(delete(Citizen).where(Citizen.id.in_(orphans)))
+    return deleted
+
+
+def _get_or_create_citizen(session: Session, contact: Contact, now: datetime) -> Citizen:
+    query = select(Citizen).where(Citizen.channel == contact.channel, Citizen.external_id == contact.external_id)
+    citizen = session.scalars(query).first()
+    if citizen is not None:
+        return citizen
+    citizen = Citizen(channel=contact.channel, external_id=contact.external_id, first_seen_at=now, last_seen_at=now)
+    try:
+        with session.begin_nested():
+            session.add(citizen)
+    except IntegrityError:
+        # Another process created the same citizen between our select and insert.
+        citizen = session.scalars(query).one()
+    return citizen

@@ -1,0 +1,52 @@
+"""Settings of the data layer, read from the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+VAR_DIR = PROJECT_ROOT / "var"
+DEFAULT_DATABASE_URL = f"sqlite:///{VAR_DIR / 'passerelle.db'}"
+
+
+class DataSettings(BaseSettings):
+    """What the data layer needs: where the database is and how long conversations are kept."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    database_url: str = Field(
+        default=DEFAULT_DATABASE_URL,
+        description="SQLAlchemy URL of the application database (SQLite file by default).",
+    )
+    retention_days: int = Field(
+        default=90,
+        ge=1,
+        le=3650,
+        description="Days a conversation is kept after its last message, then purged.",
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        return normalise_database_url(value)
+
+
+def normalise_database_url(value: str) -> str:
+    """Validate a database URL and pick the psycopg 3 driver for PostgreSQL."""
+    value = value.strip()
+    try:
+        url = make_url(value)
+    except ArgumentError as error:
+        raise ValueError(f"not a database URL: {value!r} (expected e.g. sqlite:///path.db)") from error
+    if url.drivername == "postgres":
+        url = url.set(drivername="postgresql")
+    if url.get_backend_name() not in {"sqlite", "postgresql"}:
+        raise ValueError(f"unsupported database {url.get_backend_name()!r}: use sqlite or postgresql")
+    if url.drivername in {"postgresql", "postgres", "postgresql+psycopg2"}:
+        url = url.set(drivername="postgresql+psycopg")
+    return url.render_as_string(hide_password=False)

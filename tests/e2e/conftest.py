@@ -1,0 +1,110 @@
+"""End-to-end harness: the real Rasa server (trained model), the real action server, the bot process started
+unmodified against our fake Telegram Bot API server. Started once per test session."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.processes import action_server, bot_process, rasa_server
+from bot.rasa_project import TrainingError, current_model
+from bot.settings import Settings
+from bot.supervisor import Supervisor
+from knowledge.migrate import upgrade
+from tests.fake_telegram import FakeTelegram
+from tests.postgres import free_port
+from tests.tcp_proxy import TcpProxy
+
+_chats = itertools.count(7001)
+
+
+@pytest.fixture(scope="session")
+def e2e_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("e2e")
+
+
+@pytest.fixture(scope="session")
+def services_settings(e2e_dir: Path) -> Settings:
+    try:
+        current_model()
+    except TrainingError as error:
+        pytest.fail(f"{error} (make test trains before running the tests)")
+    settings = Settings(  # type: ignore[call-arg]
+        database_url=f"sqlite:///{e2e_dir / 'passerelle.db'}",
+        rasa_tracker_store_url=f"sqlite:///{e2e_dir / 'rasa-tracker.db'}",
+        rasa_url=f"http://127.0.0.1:{free_port()}",
+        action_server_url=f"http://127.0.0.1:{free_port()}/webhook",
+        telegram_token=None,
+    )
+    upgrade(settings.database_url)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def supervisor(e2e_dir: Path) -> Iterator[Supervisor]:
+    supervisor = Supervisor(log_dir=e2e_dir / "logs")
+    yield supervisor
+    supervisor.stop_all()
+
+
+@pytest.fixture(scope="session")
+def services(supervisor: Supervisor, services_settings: Settings, e2e_dir: Path) -> Settings:
+    """The action server and the Rasa server, running."""
+    supervisor.start(action_server(services_settings))
+    supervisor.start(rasa_server(services_settings, endpoints_path=e2e_dir / "endpoints.yml"))
+    return services_settings
+
+
+@pytest.fixture(scope="session")
+def rasa_proxy(services: Settings) -> Iterator[TcpProxy]:
+    proxy = TcpProxy(services.rasa_port).start()
+    yield proxy
+    proxy.stop()
+
+
+@pytest.fixture(scope="session")
+def telegram() -> Iterator[FakeTelegram]:
+    fake = FakeTelegram().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="session")
+def bot_settings(services: Settings, rasa_proxy: TcpProxy, telegram: FakeTelegram) -> Settings:
+    return services.model_copy(
+        update={
+            "telegram_token": telegram.token,
+            "telegram_base_url": telegram.base_url,
+            "telegram_base_file_url": telegram.base_file_url,
+            "rasa_url": rasa_proxy.url,
+            "rasa_timeout": 10.0,
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+def bot(supervisor: Supervisor, bot_settings: Settings, telegram: FakeTelegram) -> Settings:
+    """The bot process, polling the fake Telegram server, talking to Rasa through the proxy."""
+    supervisor.start(bot_process(bot_settings))
+    telegram.wait_for_polling(timeout=60)
+    return bot_settings
+
+
+@pytest.fixture
+def chat_id() -> int:
+    """A new private chat for each test, so that conversations do not mix."""
+    return next(_chats)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and "e2e_dir" in getattr(item, "funcargs", {}):
+        logs = item.funcargs["e2e_dir"] / "logs"
+        for path in sorted(logs.glob("*.log")):
+            tail = "\n".join(path.read_text(errors="replace").splitlines()[-40:])
+            report.sections.append((f"log {path.name}", tail))

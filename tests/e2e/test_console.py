@@ -1,0 +1,71 @@
+"""Without a Telegram token, the bot is a chat in the terminal through the same Rasa and action servers."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from bot.settings import Settings
+from knowledge.fiches import get_fiche
+
+pytestmark = pytest.mark.e2e
+
+
+def run_command(settings: Settings, args: list[str], stdin: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        env={**settings.as_env(), "PATH": "/usr/bin:/bin", "USER": "camille"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_console_chat_answers_questions_and_buttons(services: Settings) -> None:
+    fiche = get_fiche("email")
+    assert fiche is not None
+    result = run_command(services, ["bot"], "comment je cree une adresse mail\n1\nquitter\n")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Passerelle > Bonjour, je suis Passerelle." in out
+    assert "[1] Poser une question" in out
+    assert f"Passerelle > {fiche.title}" in out
+    assert "[1] Voir les étapes" in out
+    assert f"Les étapes :\n1. {fiche.steps[0]}" in out
+    assert out.rstrip().endswith("Au revoir.")
+    assert "Traceback" not in result.stderr
+
+
+def test_classify_prints_one_json_line_per_input(services: Settings) -> None:
+    lines = [
+        {"text": "bonjour"},
+        {"text": "comment je cree une adresse mail"},
+        {"text": "j ai recu un sms bizarre qui me demande de payer un colis"},
+    ]
+    stdin = "\n".join(json.dumps(line) for line in lines) + "\nceci n'est pas du json\n"
+    result = run_command(services, ["classify", "--rasa-url", services.rasa_url], stdin)
+    assert result.returncode == 1, "a malformed line is reported"
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(rows) == 4
+    assert rows[0]["intent"] == "greet" and rows[0]["fiche"] is None
+    assert rows[1] | {"confidence": None} == {
+        "text": lines[1]["text"],
+        "intent": "faq",
+        "confidence": None,
+        "fiche": "email",
+    }
+    assert 0 < rows[1]["confidence"] <= 1
+    assert rows[2]["fiche"] == "arnaques"
+    assert rows[3]["intent"] is None and "error" in rows[3]
+    assert "line 4" in result.stderr
+
+
+def test_classify_says_how_to_start_rasa_when_it_is_down(services: Settings) -> None:
+    result = run_command(services, ["classify", "--rasa-url", "http://127.0.0.1:9"], '{"text": "bonjour"}\n')
+    assert result.returncode == 2
+    assert "make serve" in result.stderr
+    assert "Traceback" not in result.stderr

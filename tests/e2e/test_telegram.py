@@ -1,0 +1,108 @@
+"""A citizen talks to the bot in Telegram: fake Bot API server, real bot process, real Rasa and actions."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from bot.dialogue import EMPTY_MESSAGE_TEXT
+from bot.settings import Settings
+from bot.telegram_front import ONLY_TEXT_TEXT
+from knowledge.fiches import get_fiche
+from tests.fake_telegram import FakeTelegram
+
+pytestmark = pytest.mark.e2e
+
+MENU = ["Poser une question", "Trouver de l'aide près de chez moi", "Parler à un conseiller"]
+
+
+def button_titles(message: dict) -> list[str]:
+    keyboard = (message.get("reply_markup") or {}).get("inline_keyboard") or []
+    return [button["text"] for row in keyboard for button in row]
+
+
+def say(telegram: FakeTelegram, chat_id: int, text: str) -> list[dict]:
+    mark = telegram.mark()
+    telegram.user_sends_text(chat_id, text)
+    return telegram.wait_until_quiet(chat_id, since=mark)
+
+
+def test_start_shows_the_menu(bot: Settings, telegram: FakeTelegram, chat_id: int) -> None:
+    (message,) = say(telegram, chat_id, "/start")
+    assert message["text"].startswith("Bonjour, je suis Passerelle.")
+    assert button_titles(message) == MENU
+
+
+def test_a_question_about_creating_an_email_address_gets_the_email_fiche(
+    bot: Settings, telegram: FakeTelegram, chat_id: int
+) -> None:
+    email = get_fiche("email")
+    assert email is not None
+    question = "Bonjour je voudrais me faire une adresse email pour recevoir mes papiers, comment on fait ?"
+    assert question.lower() not in {q.lower() for q in email.questions}
+
+    (message,) = say(telegram, chat_id, question)
+
+    assert message["text"] == f"{email.title}\n\n{email.short_answer}"
+    assert button_titles(message) == ["Voir les étapes", "Lien officiel"]
+
+
+def test_a_button_press_is_answered(bot: Settings, telegram: FakeTelegram, chat_id: int) -> None:
+    (menu,) = say(telegram, chat_id, "/start")
+    mark = telegram.mark()
+
+    telegram.user_presses_button(chat_id, menu, "Poser une question")
+
+    (reply,) = telegram.wait_until_quiet(chat_id, since=mark)
+    assert reply["text"].startswith("Je vous écoute.")
+    assert telegram.requests("answerCallbackQuery", since=mark), "the button press must be acknowledged"
+    edited = telegram.message(chat_id, menu["message_id"])
+    assert edited["text"].endswith("➜ Poser une question")
+    assert not button_titles(edited), "the keyboard is removed once a choice is made"
+
+
+def test_the_steps_button_of_a_fiche_shows_the_steps(bot: Settings, telegram: FakeTelegram, chat_id: int) -> None:
+    fiche = get_fiche("mot_de_passe")
+    assert fiche is not None
+    (answer,) = say(telegram, chat_id, "j'ai oublié mon mot de passe et je n'arrive plus à me connecter nulle part")
+    assert answer["text"].startswith(fiche.title)
+    mark = telegram.mark()
+
+    telegram.user_presses_button(chat_id, answer, "Voir les étapes")
+
+    (steps,) = telegram.wait_until_quiet(chat_id, since=mark)
+    assert steps["text"].startswith(f"Les étapes :\n1. {fiche.steps[0]}")
+    assert button_titles(steps) == ["Lien officiel"]
+
+
+def test_gibberish_gets_a_kind_fallback_not_silence(bot: Settings, telegram: FakeTelegram, chat_id: int) -> None:
+    (message,) = say(telegram, chat_id, "xqzw plokm vbnrt qsdfgh")
+    assert message["text"].startswith("Je n'ai pas bien compris votre message.")
+    assert button_titles(message) == MENU
+
+
+def test_sensitive_data_is_masked_before_rasa_stores_it(bot: Settings, telegram: FakeTelegram, chat_id: int) -> None:
+    messages = say(telegram, chat_id, "bonjour mon numero de secu est 2 84 05 76 451 089 78")
+    assert messages[0]["text"].startswith("Attention : votre message contenait une donnée sensible")
+    assert len(messages) >= 2, "the message is still answered"
+    tracker_db = make_url(bot.tracker_store_url).database
+    with sqlite3.connect(str(tracker_db)) as connection:
+        stored = " ".join(
+            row[0] for row in connection.execute("SELECT data FROM events WHERE sender_id = ?", (str(chat_id),))
+        )
+    assert "[num\\u00e9ro de s\\u00e9curit\\u00e9 sociale masqu\\u00e9]" in stored
+    assert "451 089" not in stored and "451089" not in stored
+
+
+def test_a_message_that_is_not_text_gets_an_explanation(bot: Settings, telegram: FakeTelegram, chat_id: int) -> None:
+    mark = telegram.mark()
+    telegram.user_sends_location(chat_id, 48.85, 2.35)
+    (message,) = telegram.wait_until_quiet(chat_id, since=mark)
+    assert message["text"] == ONLY_TEXT_TEXT
+
+
+def test_a_lone_slash_gets_a_prompt_not_an_error(bot: Settings, telegram: FakeTelegram, chat_id: int) -> None:
+    (message,) = say(telegram, chat_id, "/")
+    assert message["text"] == EMPTY_MESSAGE_TEXT

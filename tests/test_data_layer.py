@@ -1,0 +1,117 @@
+"""The data layer on SQLite and PostgreSQL: migrations, citizens, conversations, retention."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import func, select
+
+from knowledge.conversations import Contact, current_conversation, note_topic, purge_expired, record_message
+from knowledge.db import Database
+from knowledge.migrate import downgrade, upgrade
+from knowledge.models import Base, Citizen, Conversation
+
+RETENTION = timedelta(days=90)
+T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+CAMILLE = Contact(channel="telegram", external_id="1001", sender_id="1001", chat_id=1001)
+
+
+def test_migrations_match_the_models(database: Database) -> None:
+    with database.engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert differences == []
+
+
+def test_migrations_go_down_and_up_again(database_url: str) -> None:
+    upgrade(database_url)
+    downgrade(database_url, "base")
+    upgrade(database_url)
+    db = Database(database_url)
+    with db.session() as session:
+        record_message(session, CAMILLE, T0, RETENTION)
+    db.dispose()
+
+
+def test_first_message_creates_citizen_and_conversation(database: Database) -> None:
+    with database.session() as session:
+        conversation = record_message(session, CAMILLE, T0, RETENTION)
+        assert conversation.message_count == 1
+        assert conversation.expires_at == T0 + RETENTION
+    with database.session() as session:
+        citizen = session.scalars(select(Citizen)).one()
+        assert (citizen.channel, citizen.external_id) == ("telegram", "1001")
+        assert citizen.first_seen_at == T0
+
+
+def test_messages_close_together_share_a_conversation(database: Database) -> None:
+    with database.session() as session:
+        first = record_message(session, CAMILLE, T0, RETENTION)
+        second = record_message(session, CAMILLE, T0 + timedelta(minutes=20), RETENTION)
+        assert first.id == second.id
+        assert second.message_count == 2
+        assert second.expires_at == T0 + timedelta(minutes=20) + RETENTION
+
+
+def test_a_long_silence_starts_a_new_conversation(database: Database) -> None:
+    with database.session() as session:
+        first = record_message(session, CAMILLE, T0, RETENTION)
+        second = record_message(session, CAMILLE, T0 + timedelta(days=2), RETENTION)
+        assert first.id != second.id
+        assert first.status == "closed"
+        assert current_conversation(session, "1001").id == second.id
+        assert session.scalar(select(func.count()).select_from(Citizen)) == 1
+
+
+def test_topic_is_noted_on_the_current_conversation(database: Database) -> None:
+    with database.session() as session:
+        assert note_topic(session, "1001", "email") is False
+        record_message(session, CAMILLE, T0, RETENTION)
+        assert note_topic(session, "1001", "email") is True
+        assert current_conversation(session, "1001").last_topic == "email"
+
+
+def test_purge_deletes_only_expired_conversations_and_orphan_citizens(database: Database) -> None:
+    other = Contact(channel="telegram", external_id="2002", sender_id="2002", chat_id=2002)
+    with database.session() as session:
+        record_message(session, CAMILLE, T0, RETENTION)
+        record_message(session, other, T0 + timedelta(days=30), RETENTION)
+    with database.session() as session:
+        assert purge_expired(session, T0 + RETENTION + timedelta(seconds=1)) == 1
+    with database.session() as session:
+        assert [c.external_id for c in session.scalars(select(Citizen))] == ["2002"]
+        assert session.scalar(select(func.count()).select_from(Conversation)) == 1
+
+
+def test_naive_datetimes_are_refused(database: Database) -> None:
+    with pytest.raises(Exception, match="naive datetime"), database.session() as session:
+        record_message(session, CAMILLE, datetime(2026, 11, 25, 9, 0), RETENTION)
+
+
+def test_concurrent_first_messages_create_one_citizen(database_url: str) -> None:
+    upgrade(database_url)
+    databases = [Database(database_url) for _ in range(4)]
+    barrier = threading.Barrier(len(databases))
+    errors: list[BaseException] = []
+
+    def write(db: Database) -> None:
+        try:
+            barrier.wait()
+            with db.session() as session:
+                record_message(session, CAMILLE, T0, RETENTION)
+        except BaseException as error:  # collected for the assertion below
+            errors.append(error)
+
+    threads = [threading.Thread(target=write, args=(db,)) for db in databases]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with databases[0].session() as session:
+        assert session.scalar(select(func.count()).select_from(Citizen)) == 1
+    for db in databases:
+        db.dispose()

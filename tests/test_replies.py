@@ -1,0 +1,64 @@
+"""Rasa's REST messages become replies that any front can show."""
+
+from __future__ import annotations
+
+from bot.callbacks import CALLBACK_DATA_LIMIT, CallbackPayloads
+from bot.dialogue import as_user_text, is_payload
+from bot.replies import TELEGRAM_TEXT_LIMIT, Button, Reply, from_rasa
+
+
+def test_text_with_buttons_becomes_one_reply_with_a_button_per_row() -> None:
+    replies = from_rasa(
+        [
+            {
+                "recipient_id": "1",
+                "text": "Bonjour",
+                "buttons": [{"title": "A", "payload": "/a"}, {"title": "B", "payload": "/b"}],
+            }
+        ]
+    )
+    assert replies == [Reply("Bonjour", ((Button("A", "/a"),), (Button("B", "/b"),)))]
+
+
+def test_custom_payload_gives_link_buttons_and_location_requests() -> None:
+    custom = {
+        "text": "Où êtes-vous ?",
+        "request_location": True,
+        "keyboard": [[{"title": "Site", "url": "https://www.service-public.fr/"}]],
+    }
+    (reply,) = from_rasa([{"recipient_id": "1", "custom": custom}])
+    assert reply.request_location
+    assert reply.buttons == ((Button("Site", url="https://www.service-public.fr/"),),)
+
+
+def test_a_custom_payload_without_text_is_dropped() -> None:
+    assert from_rasa([{"recipient_id": "1", "custom": {"keyboard": []}}]) == []
+
+
+def test_long_text_is_split_under_telegram_limit_with_buttons_on_the_last_part() -> None:
+    text = "\n".join(f"Ligne numéro {i} avec quelques mots." for i in range(400))
+    replies = from_rasa([{"recipient_id": "1", "text": text, "buttons": [{"title": "OK", "payload": "/affirm"}]}])
+    assert len(replies) > 1
+    assert all(len(r.text) <= TELEGRAM_TEXT_LIMIT for r in replies)
+    assert all(not r.buttons for r in replies[:-1]) and replies[-1].buttons
+    assert "\n".join(r.text for r in replies).split() == text.split()
+
+
+def test_typed_text_never_reaches_rasa_as_an_intent() -> None:
+    assert as_user_text('/kit_book{"kit": "drone"}') == 'kit_book{"kit": "drone"}'
+    assert as_user_text("  //restart ") == "restart"
+    assert is_payload('/fiche_steps{"topic":"email"}')
+    assert not is_payload("bonjour")
+
+
+def test_long_payloads_travel_under_a_short_key() -> None:
+    payloads = CallbackPayloads(capacity=2)
+    short = '/fiche_steps{"topic":"email"}'
+    long = '/fiche_steps{"topic":"' + "x" * 80 + '"}'
+    assert payloads.encode(short) == short
+    key = payloads.encode(long)
+    assert len(key.encode()) <= CALLBACK_DATA_LIMIT
+    assert payloads.decode(key) == long
+    payloads.encode(long + "1")
+    payloads.encode(long + "2")
+    assert payloads.decode(key) is None  # forgotten: the bot then says the button expired
