@@ -59,7 +59,8 @@ class ActionFicheLinks(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         fiche = _fiche_in_context(dispatcher, tracker)
         if fiche is not None:
-            dispatcher.utter_message(text=links_text(fiche))
+            keyboard = [[{"title": link.label, "url": link.url}] for link in fiche.links]
+            dispatcher.utter_message(json_message={"text": links_text(fiche), "keyboard": keyboard})
         return []
 
 

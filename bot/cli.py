@@ -61,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _configure_logging(level: str) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%H:%M:%S")
-    for noisy in ("httpx", "httpcore", "apscheduler", "telegram.ext.Application"):
+    for noisy in ("httpx", "httpcore", "apscheduler", "telegram.ext.Application", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 
@@ -85,7 +85,10 @@ def _bot(settings: Settings, _args: argparse.Namespace) -> int:
     else:
         from bot.console import run_console
 
-        asyncio.run(run_console(settings))
+        try:
+            asyncio.run(run_console(settings))
+        except KeyboardInterrupt:
+            print("\nAu revoir.")
     return 0
 
 

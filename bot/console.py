@@ -6,13 +6,16 @@ import asyncio
 import getpass
 import logging
 import sys
+import threading
 from datetime import timedelta
+from pathlib import Path
 from typing import TextIO
 
 from bot.dialogue import Dialogue
 from bot.rasa_client import RasaClient
 from bot.replies import Button, Reply
 from bot.settings import Settings
+from bot.supervisor import LOG_DIR
 from knowledge.conversations import Contact
 from knowledge.db import Database
 
@@ -33,15 +36,19 @@ class Console:
             "Pour quitter : « quitter » ou Ctrl-C."
         )
         await self.exchange(payload="/greet")
+        lines = _stdin_lines()
         while True:
-            try:
-                line = await asyncio.to_thread(input, "\nVous > ")
-            except (EOFError, KeyboardInterrupt):
+            print("\nVous > ", end="", file=self.out, flush=True)
+            line = await lines.get()
+            if line is None:
                 break
             line = line.strip()
             if line.lower() in QUIT_WORDS:
                 break
             if not line:
+                continue
+            if line.isdigit() and not 1 <= int(line) <= len(self.choices):
+                self.say(self._choice_hint())
                 continue
             choice = self._choice(line)
             if choice is not None and choice.url:
@@ -74,16 +81,47 @@ class Console:
     def say(self, text: str) -> None:
         print(text, file=self.out, flush=True)
 
+    def _choice_hint(self) -> str:
+        if not self.choices:
+            return "Il n'y a pas de choix en cours. Écrivez votre question avec des mots."
+        return f"Tapez un numéro entre 1 et {len(self.choices)}, ou écrivez votre question avec des mots."
+
     def _choice(self, line: str) -> Button | None:
         if line.isdigit() and 1 <= int(line) <= len(self.choices):
             return self.choices[int(line) - 1]
         return None
 
 
+def _log_to_file(path: Path) -> None:
+    """Keep the terminal for the chat: the bot's own logs go to a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    root = logging.getLogger()
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    for existing in list(root.handlers):
+        root.removeHandler(existing)
+    root.addHandler(handler)
+
+
+def _stdin_lines() -> asyncio.Queue[str | None]:
+    """Lines typed in the terminal, read by a daemon thread so that Ctrl-C never waits for Enter."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[str | None] = asyncio.Queue()
+
+    def read() -> None:
+        for line in sys.stdin:
+            loop.call_soon_threadsafe(queue.put_nowait, line)
+        loop.call_soon_threadsafe(queue.put_nowait, None)
+
+    threading.Thread(target=read, name="console-input", daemon=True).start()
+    return queue
+
+
 async def run_console(settings: Settings) -> None:
     rasa = RasaClient(settings.rasa_url, timeout=settings.rasa_timeout)
     database = Database(settings.database_url)
     dialogue = Dialogue(rasa, database, timedelta(days=settings.retention_days))
+    _log_to_file(LOG_DIR / "console.log")
     user = getpass.getuser()
     contact = Contact(channel="console", external_id=user, sender_id=f"console-{user}")
     try:

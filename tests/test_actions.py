@@ -93,8 +93,10 @@ def test_links_of_the_fiche() -> None:
     fiche = get_fiche("arnaques")
     assert fiche is not None
     _, messages = run(ActionFicheLinks(), tracker("fiche_links", slots={"topic": "arnaques"}))
+    custom = messages[0]["custom"]
     for link in fiche.links:
-        assert link.url in messages[0]["text"]
+        assert link.url in custom["text"]
+    assert custom["keyboard"] == [[{"title": link.label, "url": link.url}] for link in fiche.links]
 
 
 def test_steps_without_a_fiche_in_context_ask_for_the_question() -> None:

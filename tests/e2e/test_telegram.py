@@ -77,6 +77,21 @@ def test_the_steps_button_of_a_fiche_shows_the_steps(bot: Settings, telegram: Fa
     assert button_titles(steps) == ["Lien officiel"]
 
 
+def test_the_official_link_button_gives_link_buttons(bot: Settings, telegram: FakeTelegram, chat_id: int) -> None:
+    fiche = get_fiche("ameli")
+    assert fiche is not None
+    (answer,) = say(telegram, chat_id, "jarrive pas a telecharger mon attestation de droits sur mon compte ameli")
+    assert answer["text"].startswith(fiche.title)
+    mark = telegram.mark()
+
+    telegram.user_presses_button(chat_id, answer, "Lien officiel")
+
+    (links,) = telegram.wait_until_quiet(chat_id, since=mark)
+    keyboard = links["reply_markup"]["inline_keyboard"]
+    assert [row[0]["url"] for row in keyboard] == [link.url for link in fiche.links]
+    assert [row[0]["text"] for row in keyboard] == [link.label for link in fiche.links]
+
+
 def test_gibberish_gets_a_kind_fallback_not_silence(bot: Settings, telegram: FakeTelegram, chat_id: int) -> None:
     (message,) = say(telegram, chat_id, "xqzw plokm vbnrt qsdfgh")
     assert message["text"].startswith("Je n'ai pas bien compris votre message.")
