@@ -21,6 +21,7 @@ help:
 	@echo "make test   set up, train if needed, run the tests (SQLite and PostgreSQL)"
 	@echo "make serve  start only the Rasa server and the action server"
 	@echo "make train  train the Rasa model if its inputs changed"
+	@echo "make eval   evaluate the model on the held-out split, write nlu/eval/report.md"
 	@echo "make bench  measure set-up, training, start-up and message latency"
 
 $(VENV)/.installed: requirements.lock pyproject.toml
@@ -57,6 +58,9 @@ lint: $(VENV)/.installed
 test: train lint
 	bash scripts/ensure-postgres.sh
 	$(VENV)/bin/python -m pytest
+
+eval: train
+	$(PASSERELLE) eval
 
 bench: train
 	$(VENV)/bin/python bench/pipeline.py

@@ -1,19 +1,73 @@
-"""What the assistant says when it did not understand."""
+"""What the assistant says when it is not sure it understood.
+
+Low confidence: the two best guesses as buttons, plus a human. A message with no known word: ask to rephrase.
+Two misunderstandings in a row: offer a human without being asked.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.menu import MAIN_MENU
+from actions.menu import ASK_QUESTION, FIND_PLACE, MAIN_MENU, REQUEST_HUMAN
+from knowledge.fiches import get_fiche, topic_of_intent
 
 FALLBACK_TEXT = (
     "Je n'ai pas bien compris votre message. Pouvez-vous le dire autrement, avec d'autres mots ? "
     "Vous pouvez aussi choisir ci-dessous."
 )
+GUESS_TEXT = "Je ne suis pas sûr d'avoir bien compris. Votre question porte-t-elle sur l'un de ces sujets ?"
+REPEATED_TEXT = (
+    "Je n'arrive pas à comprendre votre demande, désolé. "
+    "Une personne peut vous aider : voulez-vous parler à un conseiller ?"
+)
+UNKNOWN_WORDS_REASON = "unknown_words"
+MIN_GUESS_CONFIDENCE = 0.05
+SUGGESTABLE_INTENTS = {
+    "find_place": "Trouver de l'aide près de chez moi",
+    "atelier_register": "M'inscrire à un atelier",
+    "atelier_cancel": "Annuler mon inscription à un atelier",
+    "kit_book": "Réserver du matériel",
+    "kit_availability": "Voir si du matériel est disponible",
+    "kit_my_loans": "Voir mes réservations de matériel",
+    "kit_cancel": "Annuler une réservation de matériel",
+    "help": "Ce que je sais faire",
+}
+
+
+def guesses(ranking: Iterable[dict[str, Any]], limit: int = 2) -> list[dict[str, str]]:
+    """Buttons for the best guesses of the intent ranking that can be offered as a choice."""
+    buttons: list[dict[str, str]] = []
+    for candidate in ranking:
+        name = candidate.get("name") or ""
+        if (candidate.get("confidence") or 0.0) < MIN_GUESS_CONFIDENCE:
+            continue
+        topic = topic_of_intent(name)
+        fiche = get_fiche(topic) if topic else None
+        if fiche is not None:
+            buttons.append({"title": fiche.title, "payload": f"/{name}"})
+        elif name in SUGGESTABLE_INTENTS:
+            buttons.append({"title": SUGGESTABLE_INTENTS[name], "payload": f"/{name}"})
+        if len(buttons) == limit:
+            break
+    return buttons
+
+
+def previous_turn_was_fallback(events: list[dict[str, Any]]) -> bool:
+    """Whether the assistant's answer to the previous user message was this fallback too."""
+    last_user = max((i for i, event in enumerate(events) if event.get("event") == "user"), default=None)
+    if last_user is None:
+        return False
+    for event in reversed(events[:last_user]):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "action" and event.get("name") != "action_listen":
+            return event.get("name") == "action_fallback"
+    return False
 
 
 class ActionFallback(Action):
@@ -21,5 +75,14 @@ class ActionFallback(Action):
         return "action_fallback"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        dispatcher.utter_message(text=FALLBACK_TEXT, buttons=MAIN_MENU)
+        if previous_turn_was_fallback(tracker.events):
+            dispatcher.utter_message(text=REPEATED_TEXT, buttons=[REQUEST_HUMAN, FIND_PLACE, ASK_QUESTION])
+            return []
+        latest = tracker.latest_message or {}
+        unknown_words = (latest.get("intent") or {}).get("reason") == UNKNOWN_WORDS_REASON
+        offered = [] if unknown_words else guesses(latest.get("intent_ranking") or [])
+        if offered:
+            dispatcher.utter_message(text=GUESS_TEXT, buttons=[*offered, REQUEST_HUMAN])
+        else:
+            dispatcher.utter_message(text=FALLBACK_TEXT, buttons=MAIN_MENU)
         return []

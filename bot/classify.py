@@ -16,9 +16,13 @@ CONCURRENCY = 8
 
 
 def prediction(text: str, parsed: dict[str, Any]) -> dict[str, Any]:
-    """What the assistant would do with `text`: its intent, confidence, and the fiche it would answer with."""
+    """What the assistant would do with `text`: its intent, confidence, and the fiche it would answer with.
+
+    A low-confidence or unknown-words fallback (`nlu_fallback`) is reported as `out_of_scope`: the assistant
+    rejects the message as one it cannot answer (the usual way of predicting out-of-scope, as in CLINC150).
+    """
     intent = parsed.get("intent") or {}
-    name = intent.get("name")
+    name = "out_of_scope" if intent.get("name") == "nlu_fallback" else intent.get("name")
     fiche = topic_of_intent(name)
     confidence = intent.get("confidence")
     return {

@@ -51,6 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     add("bot", _bot, "start only the bot (Telegram, or the console chat without a token)")
     classify = add("classify", _classify, 'classify JSON lines {"text": ...} read on standard input')
     classify.add_argument("--rasa-url", help="Rasa server (default: RASA_URL)")
+    evaluate = add("eval", _eval, "evaluate the model on the held-out split (nlu/eval/) and write the report")
+    evaluate.add_argument("--rasa-url", help="a running Rasa server (default: start one for the evaluation)")
     db = add("db", _db, "database migrations")
     db.add_argument("action", choices=["upgrade"])
     nlu = add("nlu", _nlu, "the Rasa project: build data from the fiches, validate, train")
@@ -96,6 +98,12 @@ def _classify(settings: Settings, args: argparse.Namespace) -> int:
     from bot.classify import run_classify
 
     return asyncio.run(run_classify(args.rasa_url or settings.rasa_url, settings.rasa_timeout))
+
+
+def _eval(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.evaluation import run_eval
+
+    return run_eval(settings, args.rasa_url)
 
 
 def _db(settings: Settings, _args: argparse.Namespace) -> int:

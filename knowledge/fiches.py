@@ -11,12 +11,61 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
 
 FICHES_DIR = Path(__file__).resolve().parent / "fiches"
 SHORT_ANSWER_MAX = 600
 FAQ_INTENT_PREFIX = "faq_"
+TOPICS_FILE = Path(__file__).resolve().parent / "topics.yml"
+OFFICIAL_DOMAINS = (
+    # Administrations and public bodies (every *.gouv.fr site), and the public services' own sites.
+    "gouv.fr",
+    "service-public.fr",
+    "ameli.fr",
+    "caf.fr",
+    "msa.fr",
+    "francetravail.fr",
+    "info-retraite.fr",
+    "lassuranceretraite.fr",
+    "agirc-arrco.fr",
+    "monespacesante.fr",
+    "sante.fr",
+    "applicartevitale.fr",
+    "cnil.fr",
+    "arcep.fr",
+    "33700.fr",
+    "pix.fr",
+    "laposte.fr",
+    "e-enfance.org",
+    "solidarite-numerique.fr",
+    "lesbonsclics.fr",
+    "emmaus-connect.org",
+    "inc-conso.fr",
+    "senat.fr",
+    "assemblee-nationale.fr",
+    "ccomptes.fr",
+    "cramif.fr",
+    "europa.eu",
+    # The makers' own help pages, for how their products work.
+    "support.google.com",
+    "support.apple.com",
+    "support.microsoft.com",
+    "faq.whatsapp.com",
+    "support.zoom.com",
+    "android.com",
+    "laposte.net",
+    "index-education.com",
+    # Other public bodies.
+    "banque-france.fr",
+    "gendinfo.fr",
+    "ameli-cpam21.fr",
+    "mon-ent-occitanie.fr",
+)
+"""Sites a fiche may link to or cite: official, public bodies, recognised public-interest resources."""
+_ACADEMY = re.compile(r"(^|\.)ac-[a-z-]+\.fr$")
+"""The rectorats and schools of the Éducation nationale: ac-<académie>.fr and its subdomains."""
 _SECTIONS = {
     "En bref": "short_answer",
     "Étapes": "steps",
@@ -150,12 +199,25 @@ def _list_items(lines: list[str]) -> tuple[str, ...]:
     return tuple(re.sub(r"^(\d+[.)]|[-*])\s+", "", line) for line in lines)
 
 
+def is_official(url: str) -> bool:
+    """Whether a URL is on an official or recognised site (see OFFICIAL_DOMAINS)."""
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    return bool(_ACADEMY.search(host)) or any(host == d or host.endswith(f".{d}") for d in OFFICIAL_DOMAINS)
+
+
+def load_topics(path: Path = TOPICS_FILE) -> dict[str, str]:
+    """The topic ids of the contract (knowledge/topics.yml, derived from the shared spec) and their scope."""
+    return dict(yaml.safe_load(path.read_text(encoding="utf-8"))["faq_topics"])
+
+
 def _link(path: Path, item: object) -> Link:
     if not isinstance(item, dict) or not item.get("label") or not item.get("url"):
         raise FicheError(f"{path}: each link needs a 'label' and a 'url'")
     url = str(item["url"])
     if not url.startswith("https://"):
         raise FicheError(f"{path}: link {url!r} is not https")
+    if not is_official(url):
+        raise FicheError(f"{path}: link {url!r} is not an official site (see OFFICIAL_DOMAINS in knowledge/fiches.py)")
     return Link(str(item["label"]), url)
 
 

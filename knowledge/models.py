@@ -70,3 +70,14 @@ class Conversation(Base):
     expires_at: Mapped[datetime]
 
     citizen: Mapped[Citizen] = relationship(back_populates="conversations")
+
+
+class FicheFeedback(Base):
+    """An anonymous answer to "Ça a marché ?" after a fiche: which fiches help, which need work."""
+
+    __tablename__ = "fiche_feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    topic: Mapped[str] = mapped_column(String(64), index=True)
+    worked: Mapped[bool]
+    created_at: Mapped[datetime]

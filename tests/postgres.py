@@ -6,13 +6,14 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 import psycopg
+
+from bot.supervisor import free_port
 
 
 def find_bin_dir() -> Path | None:
@@ -22,12 +23,6 @@ def find_bin_dir() -> Path | None:
             return Path(candidate)
     pg_ctl = shutil.which("pg_ctl")
     return Path(pg_ctl).resolve().parent if pg_ctl else None
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class ThrowawayPostgres:

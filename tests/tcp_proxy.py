@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import threading
 
-from tests.postgres import free_port
+from bot.supervisor import free_port
 
 
 class TcpProxy:

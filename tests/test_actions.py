@@ -12,11 +12,13 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import services
-from actions.fallback import FALLBACK_TEXT, ActionFallback
+from actions.fallback import FALLBACK_TEXT, GUESS_TEXT, REPEATED_TEXT, ActionFallback
 from actions.faq import NO_FICHE_TEXT, ActionAnswerFaq, ActionFicheLinks, ActionFicheSteps
-from actions.menu import MAIN_MENU
+from actions.feedback import FAILED_TEXT, WORKED_TEXT, ActionFicheFailed, ActionFicheWorked
+from actions.menu import MAIN_MENU, REQUEST_HUMAN
 from knowledge.conversations import Contact, current_conversation, record_message
 from knowledge.db import Database
+from knowledge.feedback import FeedbackCount, feedback_by_topic
 from knowledge.fiches import get_fiche
 
 
@@ -58,7 +60,7 @@ def test_a_question_gets_its_fiche_with_buttons_and_the_topic_is_kept(action_dat
     assert events == [SlotSet("topic", "email")]
     assert len(messages) == 1
     assert messages[0]["text"] == f"{email.title}\n\n{email.short_answer}"
-    assert [b["title"] for b in messages[0]["buttons"]] == ["Voir les étapes", "Lien officiel"]
+    assert [b["title"] for b in messages[0]["buttons"]] == ["Voir les étapes", "Lien officiel", "Ça a marché ?"]
     assert messages[0]["buttons"][0]["payload"] == '/fiche_steps{"topic":"email"}'
     with action_database.session() as session:
         assert current_conversation(session, "4242").last_topic == "email"
@@ -86,7 +88,7 @@ def test_steps_of_the_fiche_named_by_the_button() -> None:
     text = messages[0]["text"]
     assert text.startswith("Les étapes :\n1. " + fiche.steps[0])
     assert "À préparer :" in text and "Pièges à éviter :" in text
-    assert [b["title"] for b in messages[0]["buttons"]] == ["Lien officiel"]
+    assert [b["title"] for b in messages[0]["buttons"]] == ["Lien officiel", "Ça a marché ?"]
 
 
 def test_links_of_the_fiche() -> None:
@@ -106,18 +108,76 @@ def test_steps_without_a_fiche_in_context_ask_for_the_question() -> None:
     assert messages[0]["buttons"] == MAIN_MENU
 
 
-def test_fallback_is_kind_and_offers_the_menu() -> None:
-    events, messages = run(ActionFallback(), tracker("nlu_fallback", "qsdlkj qsd"))
+def fallback_tracker(
+    ranking: list[tuple[str, float]], events: list[dict[str, Any]] | None = None, reason: str | None = None
+) -> Tracker:
+    intent: dict[str, Any] = {"name": "nlu_fallback", "confidence": 0.45}
+    if reason:
+        intent["reason"] = reason
+    latest = {
+        "intent": intent,
+        "text": "…",
+        "entities": [],
+        "intent_ranking": [intent] + [{"name": n, "confidence": c} for n, c in ranking],
+    }
+    user = {"event": "user", "text": "…", "parse_data": latest}
+    return Tracker("4242", {}, latest, [*(events or []), user], False, None, {}, "action_listen")
+
+
+def test_low_confidence_offers_the_two_best_guesses_and_a_human() -> None:
+    tracker_ = fallback_tracker([("faq_arnaques", 0.41), ("greet", 0.3), ("faq_ameli", 0.2), ("faq_email", 0.1)])
+    events, messages = run(ActionFallback(), tracker_)
     assert events == []
-    assert messages == [
-        {
-            "text": FALLBACK_TEXT,
-            "buttons": MAIN_MENU,
-            "elements": [],
-            "custom": {},
-            "template": None,
-            "response": None,
-            "image": None,
-            "attachment": None,
-        }
+    assert messages[0]["text"] == GUESS_TEXT
+    assert messages[0]["buttons"] == [
+        {"title": get_fiche("arnaques").title, "payload": "/faq_arnaques"},  # type: ignore[union-attr]
+        {"title": get_fiche("ameli").title, "payload": "/faq_ameli"},  # type: ignore[union-attr]
+        REQUEST_HUMAN,
     ]
+
+
+def test_conversation_intents_can_be_guesses_too() -> None:
+    _, messages = run(ActionFallback(), fallback_tracker([("find_place", 0.4), ("thanks", 0.3), ("kit_book", 0.2)]))
+    assert [b["payload"] for b in messages[0]["buttons"]] == ["/find_place", "/kit_book", "/request_human"]
+
+
+def test_words_the_assistant_never_saw_get_a_request_to_rephrase() -> None:
+    tracker_ = fallback_tracker([("faq_arnaques", 0.9)], reason="unknown_words")
+    events, messages = run(ActionFallback(), tracker_)
+    assert events == []
+    assert messages[0]["text"] == FALLBACK_TEXT
+    assert messages[0]["buttons"] == MAIN_MENU
+
+
+def test_two_misunderstandings_in_a_row_offer_a_human() -> None:
+    earlier = [
+        {"event": "user", "text": "blabla"},
+        {"event": "action", "name": "action_fallback"},
+        {"event": "bot", "text": GUESS_TEXT},
+        {"event": "action", "name": "action_listen"},
+    ]
+    _, messages = run(ActionFallback(), fallback_tracker([("faq_arnaques", 0.41)], events=earlier))
+    assert messages[0]["text"] == REPEATED_TEXT
+    assert messages[0]["buttons"][0] == REQUEST_HUMAN
+
+
+def test_a_fallback_after_an_understood_message_is_not_repeated() -> None:
+    earlier = [
+        {"event": "user", "text": "bof"},
+        {"event": "action", "name": "action_fallback"},
+        {"event": "user", "text": "ameli"},
+        {"event": "action", "name": "action_answer_faq"},
+        {"event": "action", "name": "action_listen"},
+    ]
+    _, messages = run(ActionFallback(), fallback_tracker([("faq_arnaques", 0.41)], events=earlier))
+    assert messages[0]["text"] == GUESS_TEXT
+
+
+def test_feedback_is_recorded_and_a_no_leads_to_people(action_database: Database) -> None:
+    _, worked = run(ActionFicheWorked(), tracker("affirm", slots={"topic": "email"}))
+    _, failed = run(ActionFicheFailed(), tracker("deny", slots={"topic": "email"}))
+    assert worked[0]["text"] == WORKED_TEXT
+    assert failed[0]["text"] == FAILED_TEXT
+    assert [b["payload"] for b in failed[0]["buttons"]] == ["/find_place", "/request_human", "/ask_question"]
+    with action_database.session() as session:
+        assert feedback_by_topic(session) == [FeedbackCount("email", worked=1, failed=1)]

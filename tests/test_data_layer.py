@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from knowledge.conversations import Contact, current_conversation, note_topic, purge_expired, record_message
 from knowledge.db import Database
+from knowledge.feedback import FeedbackCount, feedback_by_topic, record_feedback
 from knowledge.migrate import downgrade, upgrade
 from knowledge.models import Base, Citizen, Conversation
 
@@ -115,3 +116,14 @@ def test_concurrent_first_messages_create_one_citizen(database_url: str) -> None
         assert session.scalar(select(func.count()).select_from(Citizen)) == 1
     for db in databases:
         db.dispose()
+
+
+def test_feedback_is_counted_per_fiche_most_failures_first(database: Database) -> None:
+    with database.session() as session:
+        for topic, worked in [("email", True), ("ameli", False), ("ameli", False), ("ameli", True), ("caf", True)]:
+            record_feedback(session, topic, worked, T0)
+    with database.session() as session:
+        counts = feedback_by_topic(session)
+        assert counts[0] == FeedbackCount("ameli", worked=1, failed=2)
+        assert {c.topic for c in counts} == {"email", "ameli", "caf"}
+        assert feedback_by_topic(session, since=T0 + timedelta(seconds=1)) == []

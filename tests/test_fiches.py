@@ -11,8 +11,10 @@ from knowledge.fiches import (
     FicheError,
     answer_text,
     faq_intent,
+    is_official,
     links_text,
     load_fiches,
+    load_topics,
     parse_fiche,
     steps_text,
     topic_of_intent,
@@ -22,8 +24,27 @@ FICHES = load_fiches()
 TELEGRAM_LIMIT = 4096
 
 
-def test_the_first_fiches_exist() -> None:
-    assert {"email", "franceconnect", "ameli", "arnaques", "mot_de_passe"} <= set(FICHES)
+TOPICS = load_topics()
+
+
+@pytest.mark.parametrize("topic", list(TOPICS))
+def test_every_topic_of_the_contract_has_a_fiche(topic: str) -> None:
+    assert topic in FICHES, f"no fiche knowledge/fiches/{topic}.md for topic {topic!r} of topics.yml"
+
+
+@pytest.mark.parametrize("fiche", FICHES.values(), ids=list(FICHES))
+def test_every_link_and_source_is_official(fiche) -> None:  # type: ignore[no-untyped-def]
+    assert fiche.links, "a fiche needs at least one official link"
+    assert all(is_official(link.url) for link in fiche.links)
+    unofficial = [source.url for source in fiche.sources if not is_official(source.url)]
+    assert not unofficial, f"facts must be checked on official pages: {unofficial}"
+
+
+def test_is_official_checks_the_host_not_the_text() -> None:
+    assert is_official("https://www.impots.gouv.fr/accueil")
+    assert is_official("https://assure.ameli.fr/")
+    assert not is_official("https://impots-gouv.fr.example.com/")
+    assert not is_official("https://www.example.com/?ameli.fr")
 
 
 @pytest.mark.parametrize("fiche", FICHES.values(), ids=list(FICHES))

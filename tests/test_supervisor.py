@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.supervisor import Service, ServiceFailed, Supervisor
-from tests.postgres import free_port
+from bot.supervisor import Service, ServiceFailed, Supervisor, free_port
 
 SLEEPER = [sys.executable, "-c", "import time; print('up', flush=True); time.sleep(60)"]
 

@@ -117,7 +117,11 @@ class UnknownWordsFallback(GraphComponent, IntentClassifier):
             if not intent or not self.should_fall_back(message.get(TEXT) or ""):
                 continue
             confidence = 1.0 - float(intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
-            fallback = {INTENT_NAME_KEY: DEFAULT_NLU_FALLBACK_INTENT_NAME, PREDICTED_CONFIDENCE_KEY: confidence}
+            fallback = {
+                INTENT_NAME_KEY: DEFAULT_NLU_FALLBACK_INTENT_NAME,
+                PREDICTED_CONFIDENCE_KEY: confidence,
+                "reason": "unknown_words",
+            }
             message.data[INTENT] = fallback
             message.data.setdefault(INTENT_RANKING_KEY, []).insert(0, fallback)
         return messages

@@ -12,10 +12,9 @@ import pytest
 from bot.processes import action_server, bot_process, rasa_server
 from bot.rasa_project import TrainingError, current_model
 from bot.settings import Settings
-from bot.supervisor import Supervisor
+from bot.supervisor import Supervisor, free_port
 from knowledge.migrate import upgrade
 from tests.fake_telegram import FakeTelegram
-from tests.postgres import free_port
 from tests.tcp_proxy import TcpProxy
 
 _chats = itertools.count(7001)

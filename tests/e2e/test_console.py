@@ -45,12 +45,13 @@ def test_classify_prints_one_json_line_per_input(services: Settings) -> None:
         {"text": "bonjour"},
         {"text": "comment je cree une adresse mail"},
         {"text": "j ai recu un sms bizarre qui me demande de payer un colis"},
+        {"text": "xqzw plokm vbnrt"},
     ]
     stdin = "\n".join(json.dumps(line) for line in lines) + "\nceci n'est pas du json\n"
     result = run_command(services, ["classify", "--rasa-url", services.rasa_url], stdin)
     assert result.returncode == 1, "a malformed line is reported"
     rows = [json.loads(line) for line in result.stdout.splitlines()]
-    assert len(rows) == 4
+    assert len(rows) == 5
     assert rows[0]["intent"] == "greet" and rows[0]["fiche"] is None
     assert rows[1] | {"confidence": None} == {
         "text": lines[1]["text"],
@@ -60,8 +61,14 @@ def test_classify_prints_one_json_line_per_input(services: Settings) -> None:
     }
     assert 0 < rows[1]["confidence"] <= 1
     assert rows[2]["fiche"] == "arnaques"
-    assert rows[3]["intent"] is None and "error" in rows[3]
-    assert "line 4" in result.stderr
+    assert rows[3] | {"confidence": None} == {
+        "text": lines[3]["text"],
+        "intent": "out_of_scope",
+        "confidence": None,
+        "fiche": None,
+    }, "a message the assistant rejects is out of scope"
+    assert rows[4]["intent"] is None and "error" in rows[4]
+    assert "line 5" in result.stderr
 
 
 def test_classify_says_how_to_start_rasa_when_it_is_down(services: Settings) -> None:

@@ -24,8 +24,16 @@ def button_titles(message: dict) -> list[str]:
 
 
 def say(telegram: FakeTelegram, chat_id: int, text: str) -> list[dict]:
+    """The user writes; returns what the bot answered."""
     mark = telegram.mark()
     telegram.user_sends_text(chat_id, text)
+    return telegram.wait_until_quiet(chat_id, since=mark)
+
+
+def press(telegram: FakeTelegram, chat_id: int, message: dict, button: str) -> list[dict]:
+    """The user presses a button of a bot message; returns what the bot answered."""
+    mark = telegram.mark()
+    telegram.user_presses_button(chat_id, message, button)
     return telegram.wait_until_quiet(chat_id, since=mark)
 
 
@@ -46,7 +54,7 @@ def test_a_question_about_creating_an_email_address_gets_the_email_fiche(
     (message,) = say(telegram, chat_id, question)
 
     assert message["text"] == f"{email.title}\n\n{email.short_answer}"
-    assert button_titles(message) == ["Voir les étapes", "Lien officiel"]
+    assert button_titles(message) == ["Voir les étapes", "Lien officiel", "Ça a marché ?"]
 
 
 def test_a_button_press_is_answered(bot: Settings, telegram: FakeTelegram, chat_id: int) -> None:
@@ -68,13 +76,11 @@ def test_the_steps_button_of_a_fiche_shows_the_steps(bot: Settings, telegram: Fa
     assert fiche is not None
     (answer,) = say(telegram, chat_id, "j'ai oublié mon mot de passe et je n'arrive plus à me connecter nulle part")
     assert answer["text"].startswith(fiche.title)
-    mark = telegram.mark()
 
-    telegram.user_presses_button(chat_id, answer, "Voir les étapes")
+    (steps,) = press(telegram, chat_id, answer, "Voir les étapes")
 
-    (steps,) = telegram.wait_until_quiet(chat_id, since=mark)
     assert steps["text"].startswith(f"Les étapes :\n1. {fiche.steps[0]}")
-    assert button_titles(steps) == ["Lien officiel"]
+    assert button_titles(steps) == ["Lien officiel", "Ça a marché ?"]
 
 
 def test_the_official_link_button_gives_link_buttons(bot: Settings, telegram: FakeTelegram, chat_id: int) -> None:
@@ -82,11 +88,9 @@ def test_the_official_link_button_gives_link_buttons(bot: Settings, telegram: Fa
     assert fiche is not None
     (answer,) = say(telegram, chat_id, "jarrive pas a telecharger mon attestation de droits sur mon compte ameli")
     assert answer["text"].startswith(fiche.title)
-    mark = telegram.mark()
 
-    telegram.user_presses_button(chat_id, answer, "Lien officiel")
+    (links,) = press(telegram, chat_id, answer, "Lien officiel")
 
-    (links,) = telegram.wait_until_quiet(chat_id, since=mark)
     keyboard = links["reply_markup"]["inline_keyboard"]
     assert [row[0]["url"] for row in keyboard] == [link.url for link in fiche.links]
     assert [row[0]["text"] for row in keyboard] == [link.label for link in fiche.links]

@@ -9,9 +9,8 @@ import pytest
 
 from bot.processes import bot_process
 from bot.settings import Settings
-from bot.supervisor import Supervisor
+from bot.supervisor import Supervisor, free_port
 from tests.fake_telegram import FakeTelegram
-from tests.postgres import free_port
 
 pytestmark = pytest.mark.e2e
 
