@@ -10,7 +10,7 @@ import yaml
 
 from bot.evaluation import HELDOUT, OUT_OF_SCOPE, load_heldout
 from bot.rasa_project import NLU_DIR, build_faq_data
-from knowledge.fiches import load_topics
+from knowledge.fiches import TOPICS_FILE, load_topics
 
 
 def normalise(text: str) -> str:
@@ -38,3 +38,13 @@ def test_heldout_covers_every_topic_and_out_of_scope() -> None:
     for topic in load_topics():
         assert counts[topic] >= 5, topic
     assert counts[OUT_OF_SCOPE] >= 50
+
+
+def test_every_intent_of_the_contract_is_trained_with_enough_examples() -> None:
+    contract = yaml.safe_load(TOPICS_FILE.read_text(encoding="utf-8"))
+    counts: Counter[str] = Counter()
+    for path in (NLU_DIR / "data").glob("*.yml"):
+        for item in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu", []):
+            counts[item["intent"]] += sum(line.startswith("- ") for line in item["examples"].splitlines())
+    for intent in contract["intents"]:
+        assert counts[intent] >= 20, f"intent {intent!r} has {counts[intent]} training examples"
