@@ -55,11 +55,12 @@ class TelegramFront:
         self.payloads = CallbackPayloads()
 
     def register(self, application: Application) -> None:
-        application.add_handler(CommandHandler(list(COMMANDS), self.on_command))
-        application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, self.on_text))
-        application.add_handler(MessageHandler(filters.COMMAND, self.on_text))
+        private = filters.ChatType.PRIVATE  # groups (the staff group) are handled elsewhere, never by the dialogue
+        application.add_handler(CommandHandler(list(COMMANDS), self.on_command, filters=private))
+        application.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, self.on_text))
+        application.add_handler(MessageHandler(private & filters.COMMAND, self.on_text))
         application.add_handler(CallbackQueryHandler(self.on_button))
-        application.add_handler(MessageHandler(filters.ALL & ~filters.StatusUpdate.ALL, self.on_other))
+        application.add_handler(MessageHandler(private & ~filters.StatusUpdate.ALL, self.on_other))
         application.add_error_handler(self.on_error)
 
     async def on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

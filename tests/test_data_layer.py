@@ -8,13 +8,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from knowledge.conversations import Contact, current_conversation, note_topic, purge_expired, record_message
-from knowledge.db import Database
+from knowledge.db import Database, make_engine
 from knowledge.feedback import FeedbackCount, feedback_by_topic, record_feedback
 from knowledge.migrate import downgrade, upgrade
 from knowledge.models import Base, Citizen, Conversation
+from knowledge.tracker_retention import purge_tracker_events
 
 RETENTION = timedelta(days=90)
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -127,3 +128,22 @@ def test_feedback_is_counted_per_fiche_most_failures_first(database: Database) -
         assert counts[0] == FeedbackCount("ameli", worked=1, failed=2)
         assert {c.topic for c in counts} == {"email", "ameli", "caf"}
         assert feedback_by_topic(session, since=T0 + timedelta(seconds=1)) == []
+
+
+def test_rasa_tracker_events_past_retention_are_purged(database_url: str) -> None:
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        connection.execute(
+            text("CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id VARCHAR(255), timestamp FLOAT)")
+        )
+        for number, age in enumerate([100, 91, 89, 1]):
+            stamp = (T0 - timedelta(days=age)).timestamp()
+            connection.execute(text("INSERT INTO events VALUES (:i, '1001', :t)"), {"i": number, "t": stamp})
+    assert purge_tracker_events(database_url, T0, retention_days=90) == 2
+    with engine.connect() as connection:
+        assert connection.scalar(text("SELECT count(*) FROM events")) == 2
+    engine.dispose()
+
+
+def test_tracker_purge_waits_for_rasa_to_create_its_table(database_url: str) -> None:
+    assert purge_tracker_events(database_url, T0, retention_days=90) == 0

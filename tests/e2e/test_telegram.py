@@ -125,3 +125,15 @@ def test_a_message_that_is_not_text_gets_an_explanation(bot: Settings, telegram:
 def test_a_lone_slash_gets_a_prompt_not_an_error(bot: Settings, telegram: FakeTelegram, chat_id: int) -> None:
     (message,) = say(telegram, chat_id, "/")
     assert message["text"] == EMPTY_MESSAGE_TEXT
+
+
+def test_messages_in_a_group_are_not_answered_by_the_dialogue(
+    bot: Settings, telegram: FakeTelegram, chat_id: int
+) -> None:
+    group = -100_000 - chat_id
+    telegram.register_chat(group, chat_type="supergroup", title="Conseillers numériques")
+    mark = telegram.mark()
+    telegram.user_sends_text(group, "bonjour, quelqu'un a le lien pour l'atelier ?", user_id=chat_id)
+    (reply,) = say(telegram, chat_id, "bonjour")  # the bot is up and answers in private meanwhile
+    assert reply["text"].startswith("Bonjour, je suis Passerelle.")
+    assert [r for r in telegram.requests(since=mark) if r.get("chat_id") == group] == []
