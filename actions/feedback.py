@@ -20,8 +20,8 @@ log = logging.getLogger(__name__)
 
 WORKED_TEXT = "Tant mieux ! Avez-vous une autre question ?"
 FAILED_TEXT = (
-    "Dommage, je suis désolé. Une personne peut vous aider pas à pas : "
-    "un conseiller numérique près de chez vous, ou un conseiller ici."
+    "Dommage, je suis désolé. Une personne peut vous aider pas à pas, "
+    "par exemple un conseiller numérique près de chez vous."
 )
 
 

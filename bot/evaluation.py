@@ -147,7 +147,7 @@ class Report:
             f"| in-scope top-1 accuracy | {self.in_scope_accuracy:.1%} | ≥ {TARGET_IN_SCOPE_ACCURACY:.0%} |",
             f"| out-of-scope recall (scope answer or fallback) | {self.oos_recall:.1%} | ≥ {TARGET_OOS_RECALL:.0%} |",
             f"| out-of-scope recall, strict (`out_of_scope` intent, no fallback) | {self.oos_recall_strict:.1%} | |",
-            f"| in scope: right label among the two guesses offered | {self.in_scope_within_guesses:.1%} | |",
+            f"| in scope: right label among the two best guesses | {self.in_scope_within_guesses:.1%} | |",
             f"| in scope: low-confidence fallback rate | {self.in_scope_fallback_rate:.1%} | |",
             "",
             f"Targets met: {ok}",
