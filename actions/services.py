@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import logging
 from functools import cache
 
 from knowledge.db import Database
 from knowledge.settings import DataSettings
-
-log = logging.getLogger(__name__)
 
 
 @cache

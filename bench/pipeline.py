@@ -102,15 +102,19 @@ def bench_fresh_clone(results: list[tuple[str, str]], skip_setup: bool) -> None:
         shutil.rmtree(clone, ignore_errors=True)
 
 
+def peak_memory_mib(pid: int) -> float:
+    """The peak resident memory of a running process (VmHWM), in MiB."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM")) / 1024
+
+
 def start_measured(supervisor: Supervisor, service, ready=None) -> tuple[float, float]:  # type: ignore[no-untyped-def]
     start = time.perf_counter()
     supervisor.start(service)
     if ready:
         ready()
     elapsed = time.perf_counter() - start
-    status = Path(f"/proc/{service.process.pid}/status").read_text()
-    hwm = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM")) / 1024
-    return elapsed, hwm
+    return elapsed, peak_memory_mib(service.process.pid)
 
 
 def main() -> None:
@@ -169,8 +173,7 @@ def main() -> None:
             )
         )
         for service in supervisor.services:
-            status = Path(f"/proc/{service.process.pid}/status").read_text()
-            hwm = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM")) / 1024
+            hwm = peak_memory_mib(service.process.pid)
             results.append((f"{service.name} peak memory after the run", f"{hwm:.0f} MiB"))
     finally:
         supervisor.stop_all()

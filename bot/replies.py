@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,6 @@ class Reply:
     text: str
     buttons: tuple[tuple[Button, ...], ...] = ()
     request_location: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def from_rasa(messages: list[dict[str, Any]]) -> list[Reply]:
@@ -94,4 +93,4 @@ def _split_long(reply: Reply) -> list[Reply]:
         rest = rest[cut:].lstrip()
     chunks.append(rest)
     *first, last = chunks
-    return [Reply(text=chunk) for chunk in first] + [Reply(last, reply.buttons, reply.request_location, reply.extra)]
+    return [Reply(text=chunk) for chunk in first] + [Reply(last, reply.buttons, reply.request_location)]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import socket
 import struct
 import threading
 import time
@@ -20,6 +19,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
+from bot.supervisor import free_port
 from tests.fake_telegram import FakeTelegram
 
 CHAT = 4242
@@ -698,12 +698,6 @@ def test_python_telegram_bot_polling_round_trip(fake: FakeTelegram) -> None:
     # On shutdown PTB confirms what it fetched: nothing is left pending.
     assert fake.pending_updates == []
     assert fake.requests("deleteWebhook")  # PTB's bootstrap before polling
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_python_telegram_bot_webhook_round_trip(fake: FakeTelegram) -> None:
