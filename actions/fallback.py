@@ -1,7 +1,10 @@
 """What the assistant says when it is not sure it understood.
 
 Low confidence: the two best guesses as buttons, plus a human. A message with no known word: ask to rephrase.
+Emojis or punctuation alone: a gentle prompt. A bare number: not a topic (a postcode leads to places of help).
+Another language: a short answer in French and simple English, with the offer of a person.
 Two misunderstandings in a row: offer a human without being asked.
+The reason comes from the NLU (nlu/components/unusual_input.py).
 """
 
 from __future__ import annotations
@@ -25,7 +28,26 @@ REPEATED_TEXT = (
     "Je n'arrive pas à comprendre votre demande, désolé. "
     "Une personne peut vous aider : voulez-vous parler à un conseiller ?"
 )
+NO_WORDS_TEXT = (
+    "Je suis là pour vous aider. Dites-moi avec quelques mots ce qui vous arrive. "
+    "Par exemple : « Je n'arrive pas à ouvrir mon compte ameli »."
+)
+NUMBER_TEXT = (
+    "Vous m'avez envoyé un nombre, mais je ne sais pas à quoi il correspond. "
+    "Écrivez votre question avec quelques mots, s'il vous plaît."
+)
+POSTCODE_TEXT = (
+    "Vous m'avez envoyé un code postal : {postcode}. "
+    "Pour trouver un lieu d'aide près de chez vous, appuyez sur « Trouver de l'aide près de chez moi »."
+)
+OTHER_LANGUAGE_TEXT = (
+    "Je réponds seulement en français. Une personne peut vous aider : appuyez sur « Parler à un conseiller ».\n\n"
+    "Sorry, I only understand French. To talk to a person, press « Parler à un conseiller »."
+)
 UNKNOWN_WORDS_REASON = "unknown_words"
+NO_WORDS_REASON = "no_words"
+NUMBER_REASON = "number"
+OTHER_LANGUAGE_REASON = "other_language"
 MIN_GUESS_CONFIDENCE = 0.05
 SUGGESTABLE_INTENTS = {
     "find_place": "Trouver de l'aide près de chez moi",
@@ -75,12 +97,27 @@ class ActionFallback(Action):
         return "action_fallback"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        latest = tracker.latest_message or {}
+        reason = (latest.get("intent") or {}).get("reason")
+        if reason == OTHER_LANGUAGE_REASON:
+            dispatcher.utter_message(text=OTHER_LANGUAGE_TEXT, buttons=[REQUEST_HUMAN, FIND_PLACE])
+            return []
         if previous_turn_was_fallback(tracker.events):
             dispatcher.utter_message(text=REPEATED_TEXT, buttons=[REQUEST_HUMAN, FIND_PLACE, ASK_QUESTION])
             return []
-        latest = tracker.latest_message or {}
-        unknown_words = (latest.get("intent") or {}).get("reason") == UNKNOWN_WORDS_REASON
-        offered = [] if unknown_words else guesses(latest.get("intent_ranking") or [])
+        if reason == NO_WORDS_REASON:
+            dispatcher.utter_message(text=NO_WORDS_TEXT, buttons=MAIN_MENU)
+            return []
+        if reason == NUMBER_REASON:
+            postcode = next(tracker.get_latest_entity_values("code_postal"), None)
+            if postcode:
+                dispatcher.utter_message(
+                    text=POSTCODE_TEXT.format(postcode=postcode), buttons=[FIND_PLACE, ASK_QUESTION, REQUEST_HUMAN]
+                )
+            else:
+                dispatcher.utter_message(text=NUMBER_TEXT, buttons=MAIN_MENU)
+            return []
+        offered = [] if reason == UNKNOWN_WORDS_REASON else guesses(latest.get("intent_ranking") or [])
         if offered:
             dispatcher.utter_message(text=GUESS_TEXT, buttons=[*offered, REQUEST_HUMAN])
         else:

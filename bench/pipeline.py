@@ -3,7 +3,8 @@
 
 Measures, on this machine:
 - environment set-up on a fresh clone (`make setup` in a `git clone` of this repo; skip with --skip-setup),
-- a cold training in that clone (no Rasa cache; skip with --skip-training),
+- a cold training of the whole model (NLU and dialogue) in that clone (no Rasa cache; skip with --skip-training),
+- `make test` in that clone, environments installed, model trained (skip with --skip-make-test),
 - start-up time and peak memory of the action server, the Rasa server and the bot,
 - the latency of one message through bot → Rasa → actions → reply, median and p95 over N messages
   (fake Telegram Bot API server, real bot process, real Rasa and action servers).
@@ -84,20 +85,28 @@ def timed(command: list[str], cwd: Path) -> tuple[float, float]:
     return time.perf_counter() - start, peak
 
 
-def bench_fresh_clone(results: list[tuple[str, str]], skip_setup: bool) -> None:
-    """`make setup` then a cold training (no Rasa cache) in a fresh clone of the committed tree."""
+def bench_fresh_clone(results: list[tuple[str, str]], skip_setup: bool, skip_training: bool, make_test: bool) -> None:
+    """`make setup`, a cold training (no Rasa cache) and `make test` in a fresh clone of the committed tree."""
     clone = Path(tempfile.mkdtemp(prefix="passerelle-bench-"))
     repo = clone / "repo"
+    make = ["make"]
     try:
         subprocess.run(["git", "clone", "-q", str(ROOT), str(repo)], check=True)
         if skip_setup:
+            # This checkout's environments, marked up to date; the clone's code runs from its own folder.
             for venv in (".venv", ".venv-rasa"):
                 (repo / venv).symlink_to(ROOT / venv)
+                (repo / venv / ".installed").touch()
+            make += ["PASSERELLE=.venv/bin/python -m bot"]
         else:
             seconds, peak = timed(["make", "setup"], repo)
             results.append(("set-up on a fresh clone (make setup)", f"{seconds:.0f} s, peak {peak:.0f} MiB"))
-        seconds, peak = timed([str(repo / ".venv/bin/python"), "-m", "bot", "nlu", "train"], repo)
-        results.append(("training, cold (no Rasa cache)", f"{seconds:.0f} s, peak {peak:.0f} MiB"))
+        if not skip_training:
+            seconds, peak = timed([str(repo / ".venv/bin/python"), "-m", "bot", "nlu", "train"], repo)
+            results.append(("training, cold: NLU and dialogue, no Rasa cache", f"{seconds:.1f} s, peak {peak:.0f} MiB"))
+        if make_test:
+            seconds, _ = timed([*make, "test"], repo)
+            results.append(("make test on a fresh clone, environments installed", f"{seconds:.0f} s"))
     finally:
         shutil.rmtree(clone, ignore_errors=True)
 
@@ -122,11 +131,12 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=200)
     parser.add_argument("--skip-setup", action="store_true", help="do not time `make setup` on a fresh clone")
     parser.add_argument("--skip-training", action="store_true")
+    parser.add_argument("--skip-make-test", action="store_true", help="do not time `make test` on a fresh clone")
     args = parser.parse_args()
     results: list[tuple[str, str]] = []
 
-    if not (args.skip_setup and args.skip_training):
-        bench_fresh_clone(results, skip_setup=args.skip_setup)
+    if not (args.skip_setup and args.skip_training and args.skip_make_test):
+        bench_fresh_clone(results, args.skip_setup, args.skip_training, make_test=not args.skip_make_test)
 
     work = Path(tempfile.mkdtemp(prefix="passerelle-bench-"))
     settings = Settings(  # type: ignore[call-arg]

@@ -51,8 +51,9 @@ def _parser() -> argparse.ArgumentParser:
     add("bot", _bot, "start only the bot (Telegram, or the console chat without a token)")
     classify = add("classify", _classify, 'classify JSON lines {"text": ...} read on standard input')
     classify.add_argument("--rasa-url", help="Rasa server (default: RASA_URL)")
-    evaluate = add("eval", _eval, "evaluate the model on the held-out split (nlu/eval/) and write the report")
-    evaluate.add_argument("--rasa-url", help="a running Rasa server (default: start one for the evaluation)")
+    evaluate = add("eval", _eval, "compare NLU configurations on the held-out split, write nlu/eval/report.md")
+    evaluate.add_argument("--only", nargs="+", metavar="NAME", help="evaluate only these configurations")
+    evaluate.add_argument("--fresh", action="store_true", help="retrain even if a trained candidate is cached")
     db = add("db", _db, "database migrations")
     db.add_argument("action", choices=["upgrade"])
     nlu = add("nlu", _nlu, "the Rasa project: build data from the fiches, validate, train")
@@ -103,7 +104,7 @@ def _classify(settings: Settings, args: argparse.Namespace) -> int:
 def _eval(settings: Settings, args: argparse.Namespace) -> int:
     from bot.evaluation import run_eval
 
-    return run_eval(settings, args.rasa_url)
+    return run_eval(settings, only=args.only, fresh=args.fresh)
 
 
 def _db(settings: Settings, _args: argparse.Namespace) -> int:

@@ -94,7 +94,7 @@ def train(rasa_bin: str, force: bool = False) -> Path:
         log.info("Model up to date: %s", path.name)
         return path
     validate(rasa_bin)
-    log.info("Training %s (this takes a few minutes)…", path.name)
+    log.info("Training %s (under a minute)…", path.name)
     name = path.name.removesuffix(".tar.gz")
     _run([rasa_bin, "train", *_PROJECT_ARGS, "--out", str(MODELS_DIR), "--fixed-model-name", name], "training")
     for old in sorted(MODELS_DIR.glob("passerelle-*.tar.gz"), key=lambda p: p.stat().st_mtime)[:-3]:

@@ -12,10 +12,18 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import services
-from actions.fallback import FALLBACK_TEXT, GUESS_TEXT, REPEATED_TEXT, ActionFallback
+from actions.fallback import (
+    FALLBACK_TEXT,
+    GUESS_TEXT,
+    NO_WORDS_TEXT,
+    NUMBER_TEXT,
+    OTHER_LANGUAGE_TEXT,
+    REPEATED_TEXT,
+    ActionFallback,
+)
 from actions.faq import NO_FICHE_TEXT, ActionAnswerFaq, ActionFicheLinks, ActionFicheSteps
 from actions.feedback import FAILED_TEXT, WORKED_TEXT, ActionFicheFailed, ActionFicheWorked
-from actions.menu import MAIN_MENU, REQUEST_HUMAN
+from actions.menu import ASK_QUESTION, FIND_PLACE, MAIN_MENU, REQUEST_HUMAN
 from knowledge.conversations import Contact, current_conversation, record_message
 from knowledge.db import Database
 from knowledge.feedback import FeedbackCount, feedback_by_topic
@@ -109,7 +117,10 @@ def test_steps_without_a_fiche_in_context_ask_for_the_question() -> None:
 
 
 def fallback_tracker(
-    ranking: list[tuple[str, float]], events: list[dict[str, Any]] | None = None, reason: str | None = None
+    ranking: list[tuple[str, float]],
+    events: list[dict[str, Any]] | None = None,
+    reason: str | None = None,
+    entities: list[dict[str, Any]] | None = None,
 ) -> Tracker:
     intent: dict[str, Any] = {"name": "nlu_fallback", "confidence": 0.45}
     if reason:
@@ -117,7 +128,7 @@ def fallback_tracker(
     latest = {
         "intent": intent,
         "text": "…",
-        "entities": [],
+        "entities": entities or [],
         "intent_ranking": [intent] + [{"name": n, "confidence": c} for n, c in ranking],
     }
     user = {"event": "user", "text": "…", "parse_data": latest}
@@ -147,6 +158,49 @@ def test_words_the_assistant_never_saw_get_a_request_to_rephrase() -> None:
     assert events == []
     assert messages[0]["text"] == FALLBACK_TEXT
     assert messages[0]["buttons"] == MAIN_MENU
+
+
+def test_emojis_or_punctuation_alone_get_a_gentle_prompt_and_no_guess() -> None:
+    _, messages = run(ActionFallback(), fallback_tracker([("goodbye", 0.9)], reason="no_words"))
+    assert messages == [{**messages[0], "text": NO_WORDS_TEXT, "buttons": MAIN_MENU}]
+
+
+def test_a_bare_number_is_not_a_topic() -> None:
+    _, messages = run(ActionFallback(), fallback_tracker([("faq_arnaques", 0.9)], reason="number"))
+    assert messages[0]["text"] == NUMBER_TEXT
+    assert messages[0]["buttons"] == MAIN_MENU
+
+
+def test_a_bare_postcode_leads_to_places_of_help() -> None:
+    postcode = {"entity": "code_postal", "value": "50000", "start": 0, "end": 5, "extractor": "RegexEntityExtractor"}
+    _, messages = run(ActionFallback(), fallback_tracker([("faq_arnaques", 0.9)], reason="number", entities=[postcode]))
+    assert messages[0]["text"].startswith("Vous m'avez envoyé un code postal : 50000.")
+    assert messages[0]["buttons"] == [FIND_PLACE, ASK_QUESTION, REQUEST_HUMAN]
+
+
+def test_another_language_gets_french_and_simple_english_and_a_person_every_time() -> None:
+    earlier = [
+        {"event": "user", "text": "hello"},
+        {"event": "action", "name": "action_fallback"},
+        {"event": "action", "name": "action_listen"},
+    ]
+    for events in ([], earlier):
+        _, messages = run(ActionFallback(), fallback_tracker([("greet", 0.9)], events=events, reason="other_language"))
+        assert messages[0]["text"] == OTHER_LANGUAGE_TEXT
+        assert "Sorry, I only understand French." in messages[0]["text"]
+        assert messages[0]["buttons"][0] == REQUEST_HUMAN
+
+
+def test_emojis_twice_in_a_row_offer_a_human() -> None:
+    earlier = [
+        {"event": "user", "text": "😭😭"},
+        {"event": "action", "name": "action_fallback"},
+        {"event": "bot", "text": NO_WORDS_TEXT},
+        {"event": "action", "name": "action_listen"},
+    ]
+    _, messages = run(ActionFallback(), fallback_tracker([("goodbye", 0.9)], events=earlier, reason="no_words"))
+    assert messages[0]["text"] == REPEATED_TEXT
+    assert messages[0]["buttons"][0] == REQUEST_HUMAN
 
 
 def test_two_misunderstandings_in_a_row_offer_a_human() -> None:

@@ -6,9 +6,17 @@ import asyncio
 
 import pytest
 
-from actions.fallback import FALLBACK_TEXT, GUESS_TEXT, REPEATED_TEXT
+from actions.fallback import (
+    FALLBACK_TEXT,
+    GUESS_TEXT,
+    NO_WORDS_TEXT,
+    NUMBER_TEXT,
+    OTHER_LANGUAGE_TEXT,
+    REPEATED_TEXT,
+)
 from actions.feedback import FAILED_TEXT
-from bot.evaluation import TARGET_IN_SCOPE_ACCURACY, TARGET_OOS_RECALL, _evaluate_at
+from bot.evaluation import evaluate_at
+from bot.rasa_client import RasaClient
 from bot.settings import Settings
 from knowledge.fiches import get_fiche
 from tests.e2e.test_telegram import MENU, button_titles, press, say
@@ -79,10 +87,115 @@ def test_a_fiche_that_did_not_help_leads_to_people(bot: Settings, telegram: Fake
     assert button_titles(offer)[:2] == ["Trouver de l'aide près de chez moi", "Parler à un conseiller"]
 
 
-def test_the_held_out_split_meets_the_targets(services: Settings) -> None:
-    report = asyncio.run(_evaluate_at(services.rasa_url, timeout=30))
-    assert report.in_scope_accuracy >= TARGET_IN_SCOPE_ACCURACY, report.render()
-    assert report.oos_recall >= TARGET_OOS_RECALL, report.render()
+# Floors well under what the model measures (nlu/eval/report.md: 95.4 % in scope, 94.9 % out-of-scope recall,
+# 1.6 % of in-scope questions rejected): the model is deterministic, so these fail only when a change to the
+# data or the pipeline costs several points. The real measure is `make eval`.
+FLOOR_IN_SCOPE_ACCURACY = 0.92
+FLOOR_OOS_RECALL = 0.90
+CEILING_IN_SCOPE_REJECTED = 0.04
+
+
+def test_the_held_out_split_stays_well_above_the_floors(services: Settings) -> None:
+    report = asyncio.run(evaluate_at(services.rasa_url, timeout=30))
+    assert report.in_scope_accuracy >= FLOOR_IN_SCOPE_ACCURACY, report.render_details()
+    assert report.oos_recall >= FLOOR_OOS_RECALL, report.render_details()
+    assert report.in_scope_rejected <= CEILING_IN_SCOPE_REJECTED, report.render_details()
+
+
+# Input the classifier was not made for, as found through Telegram (issue 6): the NLU says why it falls back.
+UNUSUAL = {
+    "😭😭😭🙏": "no_words",
+    "?????": "no_words",
+    "...": "no_words",
+    "99999999999999999999999999": "number",
+    "50000": "number",
+    "06 12 34 56 78": "number",
+    "مرحبا، لا أستطيع الدخول إلى حسابي": "other_language",
+    "我的账户无法登录": "other_language",
+    "Здравствуйте, я не могу войти в свой аккаунт": "other_language",
+    "Hello, I can't log in to my account, can you help me?": "other_language",
+    "necesito ayuda con mi cuenta de la caf": "other_language",
+    "ligne ligne ligne ligne": "vague",
+    "connexion": "vague",
+    "azeaze qsdqsd": "unknown_words",
+}
+
+
+def parse(settings: Settings, text: str) -> dict:
+    async def run() -> dict:
+        rasa = RasaClient(settings.rasa_url, timeout=30)
+        try:
+            return await rasa.parse(text)
+        finally:
+            await rasa.close()
+
+    return asyncio.run(run())
+
+
+@pytest.mark.parametrize(("text", "reason"), list(UNUSUAL.items()), ids=list(UNUSUAL.values()))
+def test_unusual_input_falls_back_with_its_reason(services: Settings, text: str, reason: str) -> None:
+    intent = parse(services, text)["intent"]
+    assert (intent["name"], intent.get("reason")) == ("nlu_fallback", reason)
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("please help mon compte ameli bloqué", "faq_ameli"),
+        ("wallah j'arrive pas a ouvrir mon compte caf", "faq_caf"),
+        ("ameli", "faq_ameli"),
+        ("près de 50000", "find_place"),
+    ],
+)
+def test_french_mixed_with_other_words_or_very_short_is_still_understood(
+    services: Settings, text: str, intent: str
+) -> None:
+    assert parse(services, text)["intent"]["name"] == intent
+
+
+def test_a_postcode_is_extracted_by_a_regex_not_a_neural_tagger(services: Settings) -> None:
+    entities = parse(services, "50000")["entities"]
+    assert [(e["entity"], e["value"], e["extractor"]) for e in entities] == [
+        ("code_postal", "50000", "RegexEntityExtractor")
+    ]
+
+
+def test_emojis_alone_get_a_gentle_prompt_then_a_person(bot: Settings, telegram: FakeTelegram, chat_id: int) -> None:
+    (first,) = say(telegram, chat_id, "😭😭😭🙏")
+    assert first["text"] == NO_WORDS_TEXT
+    assert button_titles(first) == MENU
+    (second,) = say(telegram, chat_id, "?????")
+    assert second["text"] == REPEATED_TEXT
+    assert button_titles(second)[0] == "Parler à un conseiller"
+
+
+@pytest.mark.parametrize(
+    "text", ["مرحبا، أحتاج مساعدة في حسابي", "我需要帮助，我的账户无法登录"], ids=["arabic", "chinese"]
+)
+def test_another_language_gets_a_french_and_english_answer_with_a_person(
+    bot: Settings, telegram: FakeTelegram, chat_id: int, text: str
+) -> None:
+    (answer,) = say(telegram, chat_id, text)
+    assert answer["text"] == OTHER_LANGUAGE_TEXT
+    assert button_titles(answer)[0] == "Parler à un conseiller"
+
+
+def test_a_bare_number_is_not_a_topic(bot: Settings, telegram: FakeTelegram, chat_id: int) -> None:
+    (answer,) = say(telegram, chat_id, "99999999999999999999999999")
+    assert answer["text"] == NUMBER_TEXT
+    assert button_titles(answer) == MENU
+
+
+def test_a_bare_postcode_leads_to_places_of_help(bot: Settings, telegram: FakeTelegram, chat_id: int) -> None:
+    (answer,) = say(telegram, chat_id, "50000")
+    assert answer["text"].startswith("Vous m'avez envoyé un code postal : 50000.")
+    assert button_titles(answer)[0] == "Trouver de l'aide près de chez moi"
+
+
+def test_a_vague_word_repeated_gets_guesses_not_a_fiche(bot: Settings, telegram: FakeTelegram, chat_id: int) -> None:
+    (answer,) = say(telegram, chat_id, "ligne ligne ligne ligne")
+    assert answer["text"] == GUESS_TEXT
+    assert button_titles(answer)[-1] == "Parler à un conseiller"
 
 
 # Measured with the committed data: no intent above the fallback threshold, two FAQ topics as best guesses.
