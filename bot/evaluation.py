@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import shutil
 import subprocess
 import tempfile
 from collections import Counter
@@ -229,10 +230,9 @@ def run_candidate(
 ) -> Result:
     """Train (or reuse) the candidate's model and cross-validation in Rasa's environment, and score them."""
     work = CACHE_DIR / f"{candidate.name}-{experiment_hash(candidate.config)}"
-    if fresh and work.exists():
-        import shutil
-
-        shutil.rmtree(work)
+    for stale in CACHE_DIR.glob(f"{candidate.name}-*"):
+        if stale != work or fresh:
+            shutil.rmtree(stale)
     with tempfile.TemporaryDirectory(prefix="passerelle-eval-") as tmp:
         texts, out = Path(tmp) / "texts.json", Path(tmp) / "out.json"
         texts.write_text(json.dumps([e.text for e in examples], ensure_ascii=False), encoding="utf-8")
