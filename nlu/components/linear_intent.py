@@ -8,14 +8,21 @@ Rasa reads the data files does not matter. Character n-grams keep typos and miss
 
 Confidence: a softmax over the SVM's one-vs-rest decision values, scaled by `temperature`. It is not a
 probability, but it ranks, and the FallbackClassifier's threshold is chosen on the dev half of the held-out split.
+
+Stored as plain data (the vocabularies in JSON, the weights in a NumPy file read without pickle): loading runs no
+code from the model file, and takes milliseconds (skops, which Rasa uses for its own scikit-learn models, took
+several seconds of the server's start-up to import).
 """
 
 from __future__ import annotations
 
+import json
 import logging
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
+import scipy.sparse
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -25,13 +32,11 @@ from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KE
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
 logger = logging.getLogger(__name__)
-_FILE = "linear_intent.skops"
-# Types that skops does not trust by default but this model holds (TfidfVectorizer's idf matrix).
-_TRUSTED = ["scipy.sparse._csr.csr_matrix"]
+_VOCABULARIES = "vocabularies.json"
+_WEIGHTS = "weights.npz"
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
@@ -49,19 +54,21 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
 
     @staticmethod
     def required_packages() -> List[str]:
-        return ["sklearn", "skops"]
+        return ["sklearn"]
 
     def __init__(
         self,
         config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
-        model: Optional[Pipeline] = None,
+        vectorizers: Optional[List[TfidfVectorizer]] = None,
+        classifier: Optional[LinearSVC] = None,
     ) -> None:
         self.config = {**self.get_default_config(), **config}
         self._model_storage = model_storage
         self._resource = resource
-        self.model = model
+        self.vectorizers = vectorizers or self._new_vectorizers()
+        self.classifier = classifier
 
     @classmethod
     def create(
@@ -73,24 +80,25 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
     ) -> LinearIntentClassifier:
         return cls(config, model_storage, resource)
 
-    def _new_model(self) -> Pipeline:
+    def _new_vectorizers(self, vocabularies: Optional[List[Dict[str, int]]] = None) -> List[TfidfVectorizer]:
+        """Word and character n-gram TF-IDF, accents folded; with `vocabularies`, fixed to those."""
+        words, chars = vocabularies or [None, None]
         common = {"lowercase": True, "strip_accents": "unicode", "sublinear_tf": True, "dtype": np.float64}
-        features = FeatureUnion(
-            [
-                (
-                    "words",
-                    TfidfVectorizer(
-                        analyzer="word",
-                        ngram_range=tuple(self.config["word_ngrams"]),
-                        token_pattern=r"(?u)\b\w+\b",
-                        **common,
-                    ),
-                ),
-                ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=tuple(self.config["char_ngrams"]), **common)),
-            ]
-        )
-        classifier = LinearSVC(C=self.config["C"], random_state=self.config["random_state"], max_iter=5000)
-        return Pipeline([("features", features), ("classifier", classifier)])
+        return [
+            TfidfVectorizer(
+                analyzer="word",
+                ngram_range=tuple(self.config["word_ngrams"]),
+                token_pattern=r"(?u)\b\w+\b",
+                vocabulary=words,
+                **common,
+            ),
+            TfidfVectorizer(
+                analyzer="char_wb", ngram_range=tuple(self.config["char_ngrams"]), vocabulary=chars, **common
+            ),
+        ]
+
+    def features(self, texts: List[str]) -> scipy.sparse.csr_matrix:
+        return scipy.sparse.hstack([vectorizer.transform(texts) for vectorizer in self.vectorizers]).tocsr()
 
     @staticmethod
     def _examples(training_data: TrainingData) -> List[Tuple[str, str]]:
@@ -107,13 +115,23 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         if len({intent for _, intent in examples}) < 2:
             logger.warning("LinearIntentClassifier needs at least two intents; not trained.")
             return self._resource
-        self.model = self._new_model()
-        self.model.fit([text for text, _ in examples], [intent for _, intent in examples])
-        import skops.io as sio
-
+        texts = [text for text, _ in examples]
+        self.vectorizers = self._new_vectorizers()
+        for vectorizer in self.vectorizers:
+            vectorizer.fit(texts)
+        self.classifier = LinearSVC(C=self.config["C"], random_state=self.config["random_state"], max_iter=5000)
+        self.classifier.fit(self.features(texts), [intent for _, intent in examples])
         with self._model_storage.write_to(self._resource) as directory:
-            sio.dump(self.model, directory / _FILE)
+            self._save(directory)
         return self._resource
+
+    def _save(self, directory: Path) -> None:
+        assert self.classifier is not None
+        vocabularies = [{term: int(i) for term, i in v.vocabulary_.items()} for v in self.vectorizers]
+        meta = {"classes": [str(c) for c in self.classifier.classes_], "vocabularies": vocabularies}
+        (directory / _VOCABULARIES).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+        idf = {f"idf{i}": v.idf_ for i, v in enumerate(self.vectorizers)}
+        np.savez(directory / _WEIGHTS, coef=self.classifier.coef_, intercept=self.classifier.intercept_, **idf)
 
     @classmethod
     def load(
@@ -124,24 +142,30 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> LinearIntentClassifier:
-        import skops.io as sio
-
+        component = cls(config, model_storage, resource)
         with model_storage.read_from(resource) as directory:
-            path = directory / _FILE
-            untrusted = sorted(set(sio.get_untrusted_types(file=path)) - set(_TRUSTED))
-            if untrusted:
-                raise ValueError(f"LinearIntentClassifier: unexpected types in {path.name}: {untrusted}; retrain")
-            model = sio.load(path, trusted=_TRUSTED)
-        return cls(config, model_storage, resource, model)
+            meta = json.loads((directory / _VOCABULARIES).read_text(encoding="utf-8"))
+            with np.load(directory / _WEIGHTS, allow_pickle=False) as weights:
+                component.vectorizers = component._new_vectorizers(meta["vocabularies"])
+                for i, vectorizer in enumerate(component.vectorizers):
+                    vectorizer.idf_ = weights[f"idf{i}"]
+                classifier = LinearSVC(C=component.config["C"])
+                classifier.coef_, classifier.intercept_ = weights["coef"], weights["intercept"]
+                classifier.classes_ = np.array(meta["classes"])
+        component.classifier = classifier
+        return component
 
     def ranking(self, texts: List[str]) -> List[List[Dict[str, Any]]]:
         """For each text, every intent with its confidence, best first."""
-        assert self.model is not None
-        scores = np.atleast_2d(self.model.decision_function(texts)) * self.config["temperature"]
+        assert self.classifier is not None
+        scores = self.classifier.decision_function(self.features(texts))
+        if scores.ndim == 1:  # two intents: one score, for the second class
+            scores = np.stack([-scores, scores], axis=1)
+        scores = scores * self.config["temperature"]
         scores -= scores.max(axis=1, keepdims=True)
         confidences = np.exp(scores)
         confidences /= confidences.sum(axis=1, keepdims=True)
-        classes = self.model.classes_
+        classes = self.classifier.classes_
         rankings = []
         for row in confidences:
             order = np.argsort(-row, kind="stable")
@@ -153,7 +177,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
     def process(self, messages: List[Message]) -> List[Message]:
         if not messages:
             return messages
-        if self.model is None:
+        if self.classifier is None:
             raise ValueError("LinearIntentClassifier is not trained")
         texts = [m.get(TEXT) or "" for m in messages]
         for message, ranking in zip(messages, self.ranking(texts), strict=True):

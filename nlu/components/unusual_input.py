@@ -152,7 +152,9 @@ class UnusualInputFallback(GraphComponent, IntentClassifier):
                 spread = {w: tuple(v) for w, v in json.loads((directory / _FILE).read_text(encoding="utf-8")).items()}
         except ValueError:
             spread = {}
-        return cls(config, model_storage, resource, spread)  # type: ignore[arg-type]
+        component = cls(config, model_storage, resource, spread)  # type: ignore[arg-type]
+        component._load_identifier()  # at start-up, not on the first message in another language
+        return component
 
     def is_known(self, word: str) -> bool:
         if word.isdigit() or word in self.vocabulary:
@@ -164,14 +166,17 @@ class UnusualInputFallback(GraphComponent, IntentClassifier):
     def known_ratio(self, words: List[str]) -> float:
         return sum(self.is_known(word) for word in words) / len(words) if words else 0.0
 
-    def language(self, text: str) -> tuple[str, float]:
-        """The most likely language of `text` among LANGUAGES, and its probability."""
+    def _load_identifier(self) -> Any:
         if self._identifier is None:
             from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
             self._identifier = LanguageIdentifier.from_pickled_model(MODEL_FILE, norm_probs=True)
             self._identifier.set_languages(LANGUAGES)
-        language, probability = self._identifier.classify(text)
+        return self._identifier
+
+    def language(self, text: str) -> tuple[str, float]:
+        """The most likely language of `text` among LANGUAGES, and its probability."""
+        language, probability = self._load_identifier().classify(text)
         return str(language), float(probability)
 
     def is_other_language(self, text: str, words: List[str]) -> bool:
