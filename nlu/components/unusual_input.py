@@ -7,8 +7,8 @@ component runs after the classifiers (and after the FallbackClassifier) and repl
 - `no_words`: no letter and no digit (emojis, punctuation alone);
 - `number`: digits only, such as a postcode or a phone number (a postcode is also extracted as an entity);
 - `other_language`: written mostly in a non-Latin script, or a sentence of three words or more that a language
-  identifier (py3langid, whose model ships in the package) reads as another language, with no French function
-  word in it (« please help mon compte ameli » stays French);
+  identifier (py3langid, whose model ships in the package) reads as another language, with an everyday word of
+  that language and no French function word in it (« please help mon compte ameli » stays French);
 - `unknown_words`: (almost) no word of the message is in the vocabulary of the training examples, allowing
   one or two typos per word (keyboard mashes, « azeaze »);
 - `vague`: a message of one to three words that are each spread over many intents of the training data
@@ -48,6 +48,24 @@ FRENCH_MARKERS = frozenset(
     voudrais peux suis sais arrive faire fait ses son sa leur sans combien pourquoi encore aussi deja tout tous
     rien""".split()  # noqa: SIM905
 )
+# Everyday words of the other Latin-script languages that French never uses: the identifier's guess must be
+# confirmed by one of them (« imprimante wifi installation » looks Italian to it, but has no Italian word).
+FOREIGN_MARKERS = {
+    language: frozenset(words.split())
+    for language, words in {
+        "en": "i im you my your the is are am can cant cannot dont doesnt need with this what how please hello hi "
+        "thanks thank want help english speak",
+        "es": "yo mi mis tengo necesito puedo como cuenta ayuda por hola gracias el los las con esta quiero hablo",
+        "pt": "eu meu minha preciso ajuda nao obrigado obrigada voce para com estou quero falo",
+        "it": "io mio mia non aiuto grazie sono ciao il della ho voglio parlo",
+        "de": "ich mein meine nicht bitte brauche hilfe hallo und ist danke kann spreche",
+        "nl": "ik mijn hulp niet hallo bedankt kan wil spreek",
+        "ro": "eu nu am ajutor contul cont buna multumesc vreau pot vorbesc",
+        "pl": "nie moj moje pomoc dzien dobry prosze jestem chce mowie",
+        "tr": "ben benim yardim hesabim merhaba tesekkur istiyorum nasil",
+        "vi": "toi xin chao cam on giup",
+    }.items()
+}
 
 
 def normalise_words(text: str) -> List[str]:
@@ -185,7 +203,9 @@ class UnusualInputFallback(GraphComponent, IntentClassifier):
         if len(words) < self.config["foreign_min_words"] or FRENCH_MARKERS.intersection(words):
             return False
         language, probability = self.language(text)
-        return language != "fr" and probability >= self.config["language_confidence"]
+        if language == "fr" or probability < self.config["language_confidence"]:
+            return False
+        return bool(FOREIGN_MARKERS.get(language, frozenset()).intersection(words))
 
     def reason(self, text: str, confidence: float = 0.0) -> Optional[str]:
         """Why the message is not for the intent classifier, or None when it is (`confidence`: the classifier's)."""

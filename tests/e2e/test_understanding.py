@@ -153,6 +153,13 @@ def test_french_mixed_with_other_words_or_very_short_is_still_understood(
     assert parse(services, text)["intent"]["name"] == intent
 
 
+@pytest.mark.parametrize(
+    "text", ["imprimante wifi installation", "attestation droits ameli", "carte vitale perdue", "scanner document pdf"]
+)
+def test_french_in_few_words_is_not_taken_for_another_language(services: Settings, text: str) -> None:
+    assert parse(services, text)["intent"].get("reason") != "other_language"
+
+
 def test_a_postcode_is_extracted_by_a_regex_not_a_neural_tagger(services: Settings) -> None:
     entities = parse(services, "50000")["entities"]
     assert [(e["entity"], e["value"], e["extractor"]) for e in entities] == [
