@@ -19,7 +19,7 @@ import shutil
 import subprocess
 import tempfile
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,18 +78,9 @@ class Outcome:
     raw_intent: str
     guesses: list[str] = field(default_factory=list)
 
-    @property
-    def fell_back(self) -> bool:
-        return self.raw_intent == "nlu_fallback"
-
 
 def label_of(intent: str | None, fiche: str | None) -> str:
     return fiche or intent or "none"
-
-
-def label_of_intent(intent: str) -> str:
-    """The label of a training example's intent: its fiche id for a FAQ intent."""
-    return topic_of_intent(intent) or intent
 
 
 def load_heldout(path: Path = HELDOUT) -> list[Example]:
@@ -123,8 +114,8 @@ class Report:
         return [o for o in self.outcomes if o.example.label == OUT_OF_SCOPE]
 
     @staticmethod
-    def _share(outcomes: list[Outcome], test: Any) -> float:
-        return sum(bool(test(o)) for o in outcomes) / max(1, len(outcomes))
+    def _share(outcomes: list[Outcome], test: Callable[[Outcome], bool]) -> float:
+        return sum(test(o) for o in outcomes) / max(1, len(outcomes))
 
     @property
     def in_scope_accuracy(self) -> float:
@@ -205,7 +196,6 @@ class Result:
     train_seconds: float
     heldout: Report
     cv: Report
-    cv_train_seconds: list[float]
 
 
 def experiment_hash(config: Path) -> str:
@@ -243,8 +233,13 @@ def run_candidate(
             raise TrainingError(f"evaluating {candidate.name} failed (exit code {completed.returncode})")
         data = json.loads(out.read_text(encoding="utf-8"))
     heldout = Report([outcome(e, parsed) for e, parsed in zip(examples, data["parses"], strict=True)])
-    cv = Report([outcome(Example(item["text"], label_of_intent(item["intent"])), item["parse"]) for item in data["cv"]])
-    return Result(candidate, data["train_seconds"], heldout, cv, data["cv_train_seconds"])
+    cv = Report(
+        [
+            outcome(Example(item["text"], label_of(item["intent"], topic_of_intent(item["intent"]))), item["parse"])
+            for item in data["cv"]
+        ]
+    )
+    return Result(candidate, data["train_seconds"], heldout, cv)
 
 
 def meets_targets(kept: Report, baseline: Report) -> bool:

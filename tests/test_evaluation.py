@@ -58,8 +58,8 @@ def test_the_kept_configuration_must_match_the_baseline_on_both_measures_and_rej
 
 def test_the_report_has_one_row_per_configuration_and_says_whether_the_target_is_met() -> None:
     results = [
-        Result(Candidate(BASELINE, "baseline", Path("b.yml")), 1.0, report(SAMPLE), Report([]), []),
-        Result(Candidate(KEPT, "kept", Path("k.yml")), 2.0, report(SAMPLE), report(SAMPLE), [1.0] * 5),
+        Result(Candidate(BASELINE, "baseline", Path("b.yml")), 1.0, report(SAMPLE), Report([])),
+        Result(Candidate(KEPT, "kept", Path("k.yml")), 2.0, report(SAMPLE), report(SAMPLE)),
     ]
     text = render(results, [o.example for o in report(SAMPLE).outcomes])
     assert "| baseline | 1 s | 50.0% | 66.7% | 25.0% | – | – | – |" in text

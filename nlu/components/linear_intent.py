@@ -61,13 +61,13 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
-        vectorizers: Optional[List[TfidfVectorizer]] = None,
+        vocabularies: Optional[List[Dict[str, int]]] = None,
         classifier: Optional[LinearSVC] = None,
     ) -> None:
         self.config = {**self.get_default_config(), **config}
         self._model_storage = model_storage
         self._resource = resource
-        self.vectorizers = vectorizers or self._new_vectorizers()
+        self.vectorizers = self._new_vectorizers(vocabularies)
         self.classifier = classifier
 
     @classmethod
@@ -116,7 +116,6 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
             logger.warning("LinearIntentClassifier needs at least two intents; not trained.")
             return self._resource
         texts = [text for text, _ in examples]
-        self.vectorizers = self._new_vectorizers()
         for vectorizer in self.vectorizers:
             vectorizer.fit(texts)
         self.classifier = LinearSVC(C=self.config["C"], random_state=self.config["random_state"], max_iter=5000)
@@ -142,17 +141,15 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> LinearIntentClassifier:
-        component = cls(config, model_storage, resource)
         with model_storage.read_from(resource) as directory:
             meta = json.loads((directory / _VOCABULARIES).read_text(encoding="utf-8"))
             with np.load(directory / _WEIGHTS, allow_pickle=False) as weights:
-                component.vectorizers = component._new_vectorizers(meta["vocabularies"])
-                for i, vectorizer in enumerate(component.vectorizers):
-                    vectorizer.idf_ = weights[f"idf{i}"]
-                classifier = LinearSVC(C=component.config["C"])
+                classifier = LinearSVC()
                 classifier.coef_, classifier.intercept_ = weights["coef"], weights["intercept"]
                 classifier.classes_ = np.array(meta["classes"])
-        component.classifier = classifier
+                component = cls(config, model_storage, resource, meta["vocabularies"], classifier)
+                for i, vectorizer in enumerate(component.vectorizers):
+                    vectorizer.idf_ = weights[f"idf{i}"]
         return component
 
     def ranking(self, texts: List[str]) -> List[List[Dict[str, Any]]]:

@@ -94,7 +94,8 @@ class UnusualInputFallback(GraphComponent, IntentClassifier):
             "min_known_ratio": 0.3,
             "min_words_for_ratio": 3,
             "fuzzy_min_length": 4,
-            # another language: mostly non-Latin letters, or identified with this confidence and few known words
+            # another language: mostly non-Latin letters, or identified with this confidence (with a word of that
+            # language and no French function word) in a message of at least this many words
             "non_latin_share": 0.5,
             "language_confidence": 0.99,
             "foreign_min_words": 3,
