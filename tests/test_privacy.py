@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from knowledge.privacy import mask_sensitive, warning_for
@@ -45,3 +48,54 @@ def test_the_warning_names_what_was_masked_in_french() -> None:
     text = warning_for(frozenset({"nir", "password"}))
     assert "numéro de sécurité sociale" in text
     assert "mot de passe" in text
+
+
+MASKING_SET = [
+    json.loads(line)
+    for line in (Path(__file__).resolve().parent / "data" / "masking_messages.jsonl").read_text("utf-8").splitlines()
+    if line.strip()
+]
+
+
+def test_the_masking_set_is_as_large_as_promised() -> None:
+    assert len(MASKING_SET) >= 150
+    assert sum(bool(item["secrets"]) for item in MASKING_SET) >= 100
+
+
+def test_every_secret_of_the_set_is_masked() -> None:
+    leaked = []
+    for item in MASKING_SET:
+        masked = mask_sensitive(item["text"])
+        for secret in item["secrets"]:
+            # A number split over two lines must not survive in either half.
+            parts = [secret, *(part.strip() for part in secret.split("\n") if len(part.strip()) >= 4)]
+            if any(part in masked.text for part in parts) or not masked.changed:
+                leaked.append(item["text"])
+    assert leaked == [], f"{len(leaked)} secret(s) not masked"
+
+
+def test_look_alikes_of_the_set_are_left_untouched() -> None:
+    touched = [item["text"] for item in MASKING_SET if not item["secrets"] and mask_sensitive(item["text"]).changed]
+    assert touched == [], f"{len(touched)} false mask(s)"
+
+
+@pytest.mark.parametrize(
+    ("text", "secret", "kept"),
+    [
+        (
+            "mon IBAN FR76 3000 6000 0112 3456 7890 189 pour le remboursement caf",
+            "3000 6000",
+            "pour le remboursement caf",
+        ),
+        (
+            "mon mot de passe ameli c'est Soleil2024! pourquoi ca marche pas",
+            "Soleil2024",
+            "pourquoi ca marche pas",
+        ),
+        ("le code reçu par sms est 482 913, je le mets où ?", "482 913", "je le mets où ?"),
+    ],
+)
+def test_the_words_around_a_secret_are_kept(text: str, secret: str, kept: str) -> None:
+    masked = mask_sensitive(text)
+    assert secret not in masked.text
+    assert masked.text.endswith(kept)
