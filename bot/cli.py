@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from bot.settings import ConfigurationError, Settings, load_settings
 
@@ -59,6 +60,11 @@ def _parser() -> argparse.ArgumentParser:
     nlu = add("nlu", _nlu, "the Rasa project: build data from the fiches, validate, train")
     nlu.add_argument("action", choices=["build", "validate", "train", "hash"])
     nlu.add_argument("--force", action="store_true", help="train even if the model is up to date")
+    fiches = add("fiches", _fiches, "report on the fiches: claims not backed by a source, reviews too old")
+    fiches.add_argument("action", choices=["audit"])
+    fiches.add_argument("--max-age-months", type=int, default=12, metavar="N", help="a review older is stale (12)")
+    fiches.add_argument("--format", choices=["text", "json"], default="text", help="text (default) or json")
+    fiches.add_argument("--dir", type=Path, metavar="PATH", help="folder of fiches (default: knowledge/fiches)")
     return parser
 
 
@@ -128,6 +134,21 @@ def _nlu(settings: Settings, args: argparse.Namespace) -> int:
         print(rasa_project.model_hash())
     else:
         print(rasa_project.train(settings.rasa_bin, force=args.force))
+    return 0
+
+
+def _fiches(_settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from knowledge.fiche_audit import audit_directory, render_json, render_text
+    from knowledge.fiches import FICHES_DIR, FicheError
+
+    try:
+        report = audit_directory(args.dir or FICHES_DIR, today=date.today(), max_age_months=args.max_age_months)
+    except FicheError as error:
+        print(f"passerelle: cannot audit the fiches: {error}", file=sys.stderr)
+        return 1
+    print(render_json(report) if args.format == "json" else render_text(report))
     return 0
 
 

@@ -62,6 +62,9 @@ OFFICIAL_DOMAINS = (
     "gendinfo.fr",
     "ameli-cpam21.fr",
     "mon-ent-occitanie.fr",
+    "3114.fr",  # the national suicide prevention line's own site
+    "1000-premiers-jours.fr",  # Ministry of Health
+    "iedom.fr",  # Institut d'émission des départements d'outre-mer, a public body of the Banque de France group
 )
 """Sites a fiche may link to or cite: official, public bodies, recognised public-interest resources."""
 _ACADEMY = re.compile(r"(^|\.)ac-[a-z-]+\.fr$")
