@@ -61,6 +61,7 @@ test: train lint
 
 eval: train
 	$(PASSERELLE) eval
+	$(VENV)/bin/python bench/safety.py
 
 bench: train
 	$(VENV)/bin/python bench/pipeline.py

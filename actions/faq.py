@@ -11,9 +11,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions import services
-from actions.menu import MAIN_MENU, fiche_buttons
+from actions.menu import MAIN_MENU, REQUEST_HUMAN, fiche_buttons
 from knowledge.conversations import note_topic
-from knowledge.fiches import Fiche, answer_text, get_fiche, links_text, steps_text, topic_of_intent
+from knowledge.fiches import Fiche, answer_text, faq_intent, get_fiche, links_text, steps_text, topic_of_intent
+from knowledge.safety import ALREADY_PAID, SUSPICIOUS, scam_text
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,9 @@ def selected_topic(tracker: Tracker) -> str | None:
 
 
 class ActionAnswerFaq(Action):
+    """The fiche asked about. A scam comes first: the warning, or the immediate steps when money or codes were
+    already given (the NLU sets `scam` on the arnaques intent, see nlu/components/safety.py)."""
+
     def name(self) -> str:
         return "action_answer_faq"
 
@@ -36,7 +40,17 @@ class ActionAnswerFaq(Action):
             log.warning("No fiche for the selected FAQ topic %r", topic)
             dispatcher.utter_message(text=NO_FICHE_TEXT, buttons=MAIN_MENU)
             return []
-        dispatcher.utter_message(text=answer_text(fiche), buttons=fiche_buttons(fiche.id))
+        intent = (tracker.latest_message or {}).get("intent") or {}
+        scam = intent.get("scam")
+        if scam == ALREADY_PAID:
+            dispatcher.utter_message(text=scam_text(ALREADY_PAID), buttons=[REQUEST_HUMAN])
+        elif scam == SUSPICIOUS:
+            dispatcher.utter_message(text=scam_text(SUSPICIOUS))
+        buttons = fiche_buttons(fiche.id)
+        about = get_fiche(topic_of_intent(intent.get("about")) or "") if scam else None
+        if about is not None:
+            buttons.append({"title": about.title, "payload": f"/{faq_intent(about.id)}"})
+        dispatcher.utter_message(text=answer_text(fiche), buttons=buttons)
         _remember_topic(tracker.sender_id, fiche.id)
         return [SlotSet("topic", fiche.id)]
 

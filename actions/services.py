@@ -1,4 +1,4 @@
-"""What the actions share: the database, opened once per action-server process."""
+"""What the actions share: the settings and the database, opened once per action-server process."""
 
 from __future__ import annotations
 
@@ -9,5 +9,10 @@ from knowledge.settings import DataSettings
 
 
 @cache
+def settings() -> DataSettings:
+    return DataSettings()
+
+
+@cache
 def database() -> Database:
-    return Database(DataSettings().database_url)
+    return Database(settings().database_url)

@@ -120,7 +120,12 @@ def _stdin_lines() -> asyncio.Queue[str | None]:
 async def run_console(settings: Settings) -> None:
     rasa = RasaClient(settings.rasa_url, timeout=settings.rasa_timeout)
     database = Database(settings.database_url)
-    dialogue = Dialogue(rasa, database, timedelta(days=settings.retention_days))
+    dialogue = Dialogue(
+        rasa,
+        database,
+        timedelta(days=settings.retention_days),
+        timedelta(days=settings.sensitive_retention_days),
+    )
     _log_to_file(LOG_DIR / "console.log")
     user = getpass.getuser()
     contact = Contact(channel="console", external_id=user, sender_id=f"console-{user}")

@@ -37,10 +37,13 @@ def as_user_text(text: str) -> str:
 
 
 class Dialogue:
-    def __init__(self, rasa: RasaClient, database: Database, retention: timedelta) -> None:
+    def __init__(
+        self, rasa: RasaClient, database: Database, retention: timedelta, sensitive_retention: timedelta | None = None
+    ) -> None:
         self.rasa = rasa
         self.database = database
         self.retention = retention
+        self.sensitive_retention = sensitive_retention or retention
 
     async def handle_text(self, contact: Contact, text: str) -> list[Reply]:
         """A message typed by the user: masked before it is forwarded or stored."""
@@ -76,6 +79,6 @@ class Dialogue:
     def _record(self, contact: Contact) -> None:
         try:
             with self.database.session() as session:
-                record_message(session, contact, datetime.now(UTC), self.retention)
+                record_message(session, contact, datetime.now(UTC), self.retention, self.sensitive_retention)
         except SQLAlchemyError:
             log.exception("Could not record a message from sender %s; answering anyway", contact.sender_id)

@@ -35,7 +35,8 @@ def rasa_env() -> dict[str, str]:
     """Environment for Rasa commands: no telemetry, no network look-ups, quiet TensorFlow."""
     env = dict(os.environ)
     env.update(RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2", SQLALCHEMY_SILENCE_UBER_WARNING="1")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(NLU_DIR), env.get("PYTHONPATH")]))
+    # nlu/ for the custom components; the project root for knowledge.safety (standard library and PyYAML only).
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(NLU_DIR), str(PROJECT_ROOT), env.get("PYTHONPATH")]))
     return env
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from telegram.ext import ContextTypes, JobQueue
 
 from bot.settings import Settings
-from knowledge.conversations import purge_expired
+from knowledge.conversations import purge_expired, sensitive_senders
 from knowledge.db import Database
 from knowledge.tracker_retention import purge_tracker_events
 
@@ -35,8 +35,11 @@ async def _purge(context: ContextTypes.DEFAULT_TYPE) -> None:
     now = datetime.now(UTC)
     try:
         with database.session() as session:
+            senders = sensitive_senders(session)
             conversations = purge_expired(session, now)
-        events = purge_tracker_events(settings.tracker_store_url, now, settings.retention_days)
+        events = purge_tracker_events(
+            settings.tracker_store_url, now, settings.retention_days, senders, settings.sensitive_retention_days
+        )
     except SQLAlchemyError:
         log.exception("Retention purge failed; it will run again tomorrow")
         return

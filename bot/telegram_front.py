@@ -163,7 +163,9 @@ def build_application(settings: Settings) -> Application:
     application = builder.build()
     rasa = RasaClient(settings.rasa_url, timeout=settings.rasa_timeout)
     database = Database(settings.database_url)
-    front = TelegramFront(Dialogue(rasa, database, timedelta(days=settings.retention_days)))
+    retention = timedelta(days=settings.retention_days)
+    sensitive_retention = timedelta(days=settings.sensitive_retention_days)
+    front = TelegramFront(Dialogue(rasa, database, retention, sensitive_retention))
     front.register(application)
     application.bot_data.update(settings=settings, front=front, rasa=rasa, database=database)
     return application

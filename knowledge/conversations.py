@@ -25,8 +25,16 @@ class Contact:
     chat_id: int | None = None
 
 
-def record_message(session: Session, contact: Contact, now: datetime, retention: timedelta) -> Conversation:
-    """Note that `contact` wrote at `now`: create or update the citizen and their current conversation."""
+def record_message(
+    session: Session,
+    contact: Contact,
+    now: datetime,
+    retention: timedelta,
+    sensitive_retention: timedelta | None = None,
+) -> Conversation:
+    """Note that `contact` wrote at `now`: create or update the citizen and their current conversation.
+
+    A sensitive conversation is kept `sensitive_retention` after its last message (the shortest period)."""
     citizen = _get_or_create_citizen(session, contact, now)
     citizen.last_seen_at = now
     conversation = current_conversation(session, contact.sender_id)
@@ -46,9 +54,24 @@ def record_message(session: Session, contact: Contact, now: datetime, retention:
         session.add(conversation)
     conversation.message_count += 1
     conversation.last_activity_at = now
-    conversation.expires_at = now + retention
+    conversation.expires_at = now + ((sensitive_retention or retention) if conversation.sensitive else retention)
     session.flush()
     return conversation
+
+
+def mark_sensitive(session: Session, sender_id: str, now: datetime, sensitive_retention: timedelta) -> bool:
+    """A person in danger wrote: the conversation is kept for the shortest period. False when there is none."""
+    conversation = current_conversation(session, sender_id)
+    if conversation is None:
+        return False
+    conversation.sensitive = True
+    conversation.expires_at = min(conversation.expires_at, conversation.last_activity_at + sensitive_retention)
+    return True
+
+
+def sensitive_senders(session: Session) -> list[str]:
+    """The Rasa senders with a sensitive conversation still on record (their tracker events are purged sooner)."""
+    return list(session.scalars(select(Conversation.sender_id).where(Conversation.sensitive).distinct()))
 
 
 def current_conversation(session: Session, sender_id: str) -> Conversation | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -65,6 +65,8 @@ class Conversation(Base):
     status: Mapped[str] = mapped_column(String(16), default="active")
     message_count: Mapped[int] = mapped_column(Integer, default=0)
     last_topic: Mapped[str | None] = mapped_column(String(64))
+    sensitive: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """A person in danger wrote in it: kept for SENSITIVE_RETENTION_DAYS only, never answered with a fiche."""
     started_at: Mapped[datetime]
     last_activity_at: Mapped[datetime]
     expires_at: Mapped[datetime]

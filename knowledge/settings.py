@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -29,6 +29,21 @@ class DataSettings(BaseSettings):
         le=3650,
         description="Days a conversation is kept after its last message, then purged.",
     )
+    sensitive_retention_days: int = Field(
+        default=7,
+        ge=1,
+        le=3650,
+        description="Days a sensitive conversation (a person in danger) is kept after its last message: the shortest.",
+    )
+
+    @model_validator(mode="after")
+    def _sensitive_is_shortest(self) -> DataSettings:
+        if self.sensitive_retention_days > self.retention_days:
+            raise ValueError(
+                f"SENSITIVE_RETENTION_DAYS ({self.sensitive_retention_days}) must not exceed RETENTION_DAYS "
+                f"({self.retention_days}): sensitive conversations are kept the shortest"
+            )
+        return self
 
     @field_validator("database_url")
     @classmethod

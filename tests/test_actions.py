@@ -24,10 +24,12 @@ from actions.fallback import (
 from actions.faq import NO_FICHE_TEXT, ActionAnswerFaq, ActionFicheLinks, ActionFicheSteps
 from actions.feedback import FAILED_TEXT, WORKED_TEXT, ActionFicheFailed, ActionFicheWorked
 from actions.menu import ASK_QUESTION, FIND_PLACE, MAIN_MENU, REQUEST_HUMAN
+from actions.safety import ActionDanger
 from knowledge.conversations import Contact, current_conversation, record_message
 from knowledge.db import Database
 from knowledge.feedback import FeedbackCount, feedback_by_topic
 from knowledge.fiches import get_fiche
+from knowledge.safety import scam_text
 
 
 def tracker(intent: str, text: str = "", slots: dict[str, Any] | None = None, sender: str = "4242") -> Tracker:
@@ -235,3 +237,63 @@ def test_feedback_is_recorded_and_a_no_leads_to_people(action_database: Database
     assert [b["payload"] for b in failed[0]["buttons"]] == ["/find_place", "/request_human", "/ask_question"]
     with action_database.session() as session:
         assert feedback_by_topic(session) == [FeedbackCount("email", worked=1, failed=1)]
+
+
+def danger_tracker(situations: list[str], sender: str = "4243") -> Tracker:
+    latest = {
+        "intent": {"name": "danger", "confidence": 1.0, "situations": situations},
+        "entities": [],
+        "text": "...",
+    }
+    return Tracker(sender, {}, latest, [], False, None, {}, "action_listen")
+
+
+def test_a_person_in_danger_gets_the_numbers_and_a_person_never_a_fiche(action_database: Database) -> None:
+    with action_database.session() as session:
+        record_message(session, Contact("telegram", "4243", "4243", 4243), datetime.now(UTC), timedelta(days=90))
+
+    events, messages = run(ActionDanger(), danger_tracker(["suicide"]))
+
+    assert events == [SlotSet("topic", None)]
+    assert len(messages) == 1
+    assert "3114" in messages[0]["text"] and "114" in messages[0]["text"]
+    assert messages[0]["buttons"] == [REQUEST_HUMAN, FIND_PLACE]
+    with action_database.session() as session:
+        conversation = current_conversation(session, "4243")
+        assert conversation.sensitive
+        assert conversation.expires_at - conversation.last_activity_at == timedelta(days=7)
+
+
+def test_danger_recognised_by_the_classifier_alone_gets_every_number(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(services, "database", lambda: Database("sqlite:////nonexistent/dir/x.db"))
+    _events, messages = run(ActionDanger(), danger_tracker([]))
+    assert all(number in messages[0]["text"] for number in ("3114", "17", "112", "114"))
+
+
+def scam_tracker(scam: str, about: str | None) -> Tracker:
+    latest = {
+        "intent": {"name": "faq_arnaques", "confidence": 1.0, "scam": scam, "about": about},
+        "entities": [],
+        "text": "...",
+    }
+    return Tracker("4244", {}, latest, [], False, None, {}, "action_listen")
+
+
+def test_a_suspicious_message_gets_the_warning_then_the_arnaques_fiche_and_its_topic(action_database: Database) -> None:
+    arnaques, ameli = get_fiche("arnaques"), get_fiche("ameli")
+    assert arnaques is not None and ameli is not None
+
+    events, messages = run(ActionAnswerFaq(), scam_tracker("suspicious", "faq_ameli"))
+
+    assert events == [SlotSet("topic", "arnaques")]
+    assert messages[0]["text"] == scam_text("suspicious")
+    assert messages[1]["text"].startswith(arnaques.title)
+    assert messages[1]["buttons"][-1] == {"title": ameli.title, "payload": "/faq_ameli"}
+
+
+def test_money_already_given_gets_the_immediate_steps_first(action_database: Database) -> None:
+    _events, messages = run(ActionAnswerFaq(), scam_tracker("already_paid", None))
+    assert messages[0]["text"] == scam_text("already_paid")
+    assert messages[0]["text"].index("banque") < messages[0]["text"].index("Perceval")
+    assert messages[0]["buttons"] == [REQUEST_HUMAN]
+    assert [b["title"] for b in messages[1]["buttons"]] == ["Voir les étapes", "Lien officiel", "Ça a marché ?"]

@@ -10,7 +10,15 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import func, select, text
 
-from knowledge.conversations import Contact, current_conversation, note_topic, purge_expired, record_message
+from knowledge.conversations import (
+    Contact,
+    current_conversation,
+    mark_sensitive,
+    note_topic,
+    purge_expired,
+    record_message,
+    sensitive_senders,
+)
 from knowledge.db import Database, make_engine
 from knowledge.feedback import FeedbackCount, feedback_by_topic, record_feedback
 from knowledge.migrate import downgrade, upgrade
@@ -147,3 +155,41 @@ def test_rasa_tracker_events_past_retention_are_purged(database_url: str) -> Non
 
 def test_tracker_purge_waits_for_rasa_to_create_its_table(database_url: str) -> None:
     assert purge_tracker_events(database_url, T0, retention_days=90) == 0
+
+
+def test_a_sensitive_conversation_is_kept_the_shortest_time(database: Database) -> None:
+    short = timedelta(days=7)
+    with database.session() as session:
+        record_message(session, CAMILLE, T0, RETENTION, short)
+        assert mark_sensitive(session, CAMILLE.sender_id, T0, short)
+    with database.session() as session:
+        conversation = current_conversation(session, CAMILLE.sender_id)
+        assert conversation.sensitive and conversation.expires_at == T0 + short
+        record_message(session, CAMILLE, T0 + timedelta(hours=1), RETENTION, short)
+        assert conversation.expires_at == T0 + timedelta(hours=1) + short, "later messages keep the short period"
+        assert sensitive_senders(session) == [CAMILLE.sender_id]
+    with database.session() as session:
+        assert purge_expired(session, T0 + timedelta(days=8)) == 1
+        assert sensitive_senders(session) == []
+
+
+def test_mark_sensitive_without_a_conversation_says_so(database: Database) -> None:
+    with database.session() as session:
+        assert not mark_sensitive(session, "nobody", T0, timedelta(days=7))
+
+
+def test_tracker_events_of_sensitive_senders_are_purged_sooner(database_url: str) -> None:
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        connection.execute(
+            text("CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id VARCHAR(255), timestamp FLOAT)")
+        )
+        for number, (sender, age) in enumerate([("1001", 10), ("1001", 1), ("2002", 10), ("2002", 100)]):
+            stamp = (T0 - timedelta(days=age)).timestamp()
+            connection.execute(text("INSERT INTO events VALUES (:i, :s, :t)"), {"i": number, "s": sender, "t": stamp})
+    deleted = purge_tracker_events(database_url, T0, 90, sensitive_senders=["1001"], sensitive_retention_days=7)
+    assert deleted == 2  # 2002's 100-day-old event, and 1001's 10-day-old one
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT sender_id, id FROM events ORDER BY id")).all()
+    assert [tuple(row) for row in rows] == [("1001", 1), ("2002", 2)]
+    engine.dispose()

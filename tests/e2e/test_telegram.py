@@ -137,3 +137,68 @@ def test_messages_in_a_group_are_not_answered_by_the_dialogue(
     (reply,) = say(telegram, chat_id, "bonjour")  # the bot is up and answers in private meanwhile
     assert reply["text"].startswith("Bonjour, je suis Passerelle.")
     assert [r for r in telegram.requests(since=mark) if r.get("chat_id") == group] == []
+
+
+def _stored_events(bot: Settings, chat_id: int) -> str:
+    tracker_db = make_url(bot.tracker_store_url).database
+    with sqlite3.connect(str(tracker_db)) as connection:
+        rows = connection.execute("SELECT data FROM events WHERE sender_id = ?", (str(chat_id),))
+        return " ".join(row[0] for row in rows)
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("mon IBAN FR76 3000 6000 0112 3456 7890 189 pour le remboursement caf", "3000 6000"),
+        ("mon mot de passe ameli c'est Soleil2024! pourquoi ca marche pas", "Soleil2024"),
+    ],
+)
+def test_a_secret_followed_by_words_is_masked_and_the_user_warned(
+    bot: Settings, telegram: FakeTelegram, chat_id: int, text: str, secret: str
+) -> None:
+    messages = say(telegram, chat_id, text)
+    assert messages[0]["text"].startswith("Attention : votre message contenait une donnée sensible")
+    assert len(messages) >= 2, "the question is still answered"
+    stored = _stored_events(bot, chat_id)
+    assert "masqu" in stored
+    assert secret not in stored and secret.replace(" ", "") not in stored
+
+
+def test_a_person_in_danger_gets_the_numbers_first_and_the_conversation_is_sensitive(
+    bot: Settings, telegram: FakeTelegram, chat_id: int
+) -> None:
+    (message,) = say(telegram, chat_id, "je veux mourir")
+    assert "3114" in message["text"] and "114" in message["text"]
+    assert button_titles(message) == ["Parler à un conseiller", "Trouver de l'aide près de chez moi"]
+    with sqlite3.connect(str(make_url(bot.database_url).database)) as connection:
+        (sensitive,) = connection.execute(
+            "SELECT sensitive FROM conversations WHERE sender_id = ? AND status = 'active'", (str(chat_id),)
+        ).fetchone()
+    assert sensitive == 1
+
+
+def test_danger_comes_before_any_fiche_in_a_mixed_message(bot: Settings, telegram: FakeTelegram, chat_id: int) -> None:
+    messages = say(telegram, chat_id, "mon compte ameli marche pas et de toute facon jen peux plus je veux en finir")
+    assert len(messages) == 1
+    assert "3114" in messages[0]["text"]
+    ameli = get_fiche("ameli")
+    assert ameli is not None and ameli.title not in messages[0]["text"]
+
+
+def test_a_scam_sms_gets_the_warning_before_the_fiche_of_the_organisation_it_names(
+    bot: Settings, telegram: FakeTelegram, chat_id: int
+) -> None:
+    sms = "jai recu un sms de lassurance maladie pour ma carte vitale il faut payer 2 euros"
+    messages = say(telegram, chat_id, sms)
+    arnaques = get_fiche("arnaques")
+    assert arnaques is not None
+    assert messages[0]["text"].startswith("Ce message ressemble à une arnaque")
+    assert messages[1]["text"].startswith(arnaques.title)
+
+
+def test_money_already_given_gets_the_immediate_steps_and_a_person(
+    bot: Settings, telegram: FakeTelegram, chat_id: int
+) -> None:
+    messages = say(telegram, chat_id, "j'ai donné mon code au monsieur de la banque au telephone")
+    assert "Appelez votre banque" in messages[0]["text"]
+    assert button_titles(messages[0]) == ["Parler à un conseiller"]

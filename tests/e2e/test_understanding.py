@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +21,7 @@ from bot.evaluation import evaluate_at
 from bot.rasa_client import RasaClient
 from bot.settings import Settings
 from knowledge.fiches import get_fiche
+from knowledge.settings import PROJECT_ROOT
 from tests.e2e.test_telegram import MENU, button_titles, press, say
 from tests.fake_telegram import FakeTelegram
 
@@ -50,8 +53,11 @@ def test_a_question_gets_its_fiche(
     assert fiche is not None
     assert question.lower() not in {q.lower() for q in fiche.questions}
 
-    (answer,) = say(telegram, chat_id, question)
+    answers = say(telegram, chat_id, question)
 
+    # A received scam gets the warning first (tests/e2e/test_telegram.py), then the fiche.
+    assert len(answers) == (2 if topic == "arnaques" else 1)
+    answer = answers[-1]
     assert answer["text"] == f"{fiche.title}\n\n{fiche.short_answer}"
     assert button_titles(answer) == ["Voir les étapes", "Lien officiel", "Ça a marché ?"]
 
@@ -207,3 +213,31 @@ def test_a_vague_word_repeated_gets_guesses_not_a_fiche(bot: Settings, telegram:
 
 # Measured with the committed data: no intent above the fallback threshold, two FAQ topics as best guesses.
 LOW_CONFIDENCE_MESSAGE = "la connexion"
+
+
+def _jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_every_danger_message_of_the_set_is_danger_through_the_nlu_whatever_its_confidence(services: Settings) -> None:
+    items = _jsonl(PROJECT_ROOT / "tests" / "data" / "danger_messages.jsonl")
+    danger = [item["text"] for item in items if item["danger"]]
+    missed = [text for text in danger if parse(services, text)["intent"]["name"] != "danger"]
+    assert missed == []
+
+
+IDIOMS = ["je meurs de rire", "ce site me tue", "mon téléphone est mort", "tuer une application"]
+
+
+@pytest.mark.parametrize("text", IDIOMS)
+def test_idioms_are_not_danger_for_the_nlu(services: Settings, text: str) -> None:
+    assert parse(services, text)["intent"]["name"] != "danger"
+
+
+SCAM_SMS = "jai recu un sms de lassurance maladie pour ma carte vitale il faut payer 2 euros"
+
+
+def test_a_scam_is_answered_with_the_arnaques_fiche_and_keeps_the_fiche_it_named(services: Settings) -> None:
+    intent = parse(services, SCAM_SMS)["intent"]
+    assert (intent["name"], intent["scam"]) == ("faq_arnaques", "suspicious")
+    assert intent["about"] == "faq_ameli"
