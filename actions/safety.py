@@ -19,15 +19,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from actions import services
 from actions.menu import FIND_PLACE, REQUEST_HUMAN
 from knowledge.conversations import mark_sensitive
-from knowledge.safety import SITUATIONS, danger_text
+from knowledge.safety import danger_text
 
 log = logging.getLogger(__name__)
 
 
 def situations_of(tracker: Tracker) -> tuple[str, ...]:
-    """The danger situations the NLU recognised in the latest message, most urgent first."""
-    found = ((tracker.latest_message or {}).get("intent") or {}).get("situations") or []
-    return tuple(situation for situation in SITUATIONS if situation in found)
+    """The danger situations the NLU recognised in the latest message (danger_text orders them)."""
+    return tuple(((tracker.latest_message or {}).get("intent") or {}).get("situations") or ())
 
 
 class ActionDanger(Action):

@@ -62,7 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     nlu.add_argument("--force", action="store_true", help="train even if the model is up to date")
     fiches = add("fiches", _fiches, "report on the fiches: claims not backed by a source, reviews too old")
     fiches.add_argument("action", choices=["audit"])
-    fiches.add_argument("--max-age-months", type=int, default=12, metavar="N", help="a review older is stale (12)")
+    fiches.add_argument("--max-age-months", type=int, metavar="N", help="a review older is stale (default 12)")
     fiches.add_argument("--format", choices=["text", "json"], default="text", help="text (default) or json")
     fiches.add_argument("--dir", type=Path, metavar="PATH", help="folder of fiches (default: knowledge/fiches)")
     return parser
@@ -140,11 +140,12 @@ def _nlu(settings: Settings, args: argparse.Namespace) -> int:
 def _fiches(_settings: Settings, args: argparse.Namespace) -> int:
     from datetime import date
 
-    from knowledge.fiche_audit import audit_directory, render_json, render_text
+    from knowledge.fiche_audit import DEFAULT_MAX_AGE_MONTHS, audit_directory, render_json, render_text
     from knowledge.fiches import FICHES_DIR, FicheError
 
+    max_age = args.max_age_months or DEFAULT_MAX_AGE_MONTHS
     try:
-        report = audit_directory(args.dir or FICHES_DIR, today=date.today(), max_age_months=args.max_age_months)
+        report = audit_directory(args.dir or FICHES_DIR, today=date.today(), max_age_months=max_age)
     except FicheError as error:
         print(f"passerelle: cannot audit the fiches: {error}", file=sys.stderr)
         return 1

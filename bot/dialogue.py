@@ -38,12 +38,12 @@ def as_user_text(text: str) -> str:
 
 class Dialogue:
     def __init__(
-        self, rasa: RasaClient, database: Database, retention: timedelta, sensitive_retention: timedelta | None = None
+        self, rasa: RasaClient, database: Database, retention: timedelta, sensitive_retention: timedelta
     ) -> None:
         self.rasa = rasa
         self.database = database
         self.retention = retention
-        self.sensitive_retention = sensitive_retention or retention
+        self.sensitive_retention = sensitive_retention
 
     async def handle_text(self, contact: Contact, text: str) -> list[Reply]:
         """A message typed by the user: masked before it is forwarded or stored."""

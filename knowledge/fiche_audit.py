@@ -25,7 +25,7 @@ from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from knowledge.fiches import Fiche, FicheError, Source, parse_fiche
+from knowledge.fiches import Fiche, FicheError, Source, load_fiches
 
 DEFAULT_MAX_AGE_MONTHS = 12
 
@@ -476,25 +476,10 @@ def audit_fiches(fiches: Iterable[Fiche], today: date, max_age_months: int = DEF
     return AuditReport(today, max_age_months, months_before(today, max_age_months), audits)
 
 
-def read_fiches(directory: Path) -> list[Fiche]:
-    """Every fiche of a folder, read afresh; a file that cannot be read raises FicheError naming it."""
-    fiches = []
-    for path in sorted(directory.glob("*.md")):
-        if path.name == "README.md":
-            continue
-        try:
-            fiches.append(parse_fiche(path))
-        except FicheError:
-            raise
-        except (OSError, ValueError, KeyError, TypeError) as error:
-            raise FicheError(f"{path}: cannot be read: {error!r}") from error
-    return fiches
-
-
 def audit_directory(directory: Path, today: date, max_age_months: int = DEFAULT_MAX_AGE_MONTHS) -> AuditReport:
     if not directory.is_dir():
         raise FicheError(f"{directory}: not a folder of fiches")
-    return audit_fiches(read_fiches(directory), today, max_age_months)
+    return audit_fiches(load_fiches(directory).values(), today, max_age_months)
 
 
 # --- Output -----------------------------------------------------------------------------------------------------

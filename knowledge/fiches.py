@@ -132,7 +132,7 @@ def parse_fiche(path: Path) -> Fiche:
     if len(short_answer) > SHORT_ANSWER_MAX:
         raise FicheError(f"{path}: 'En bref' has {len(short_answer)} characters, over {SHORT_ANSWER_MAX}")
     links = tuple(_link(path, item) for item in meta["links"])
-    sources = tuple(Source(str(s["fact"]), str(s["url"])) for s in meta.get("sources") or ())
+    sources = tuple(_source(path, item) for item in meta.get("sources") or ())
     return Fiche(
         id=fiche_id,
         title=str(meta["title"]).strip(),
@@ -222,6 +222,12 @@ def _link(path: Path, item: object) -> Link:
     if not is_official(url):
         raise FicheError(f"{path}: link {url!r} is not an official site (see OFFICIAL_DOMAINS in knowledge/fiches.py)")
     return Link(str(item["label"]), url)
+
+
+def _source(path: Path, item: object) -> Source:
+    if not isinstance(item, dict) or not item.get("fact") or not item.get("url"):
+        raise FicheError(f"{path}: each source needs a 'fact' and a 'url'")
+    return Source(str(item["fact"]), str(item["url"]))
 
 
 def answer_text(fiche: Fiche) -> str:

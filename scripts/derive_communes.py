@@ -66,7 +66,7 @@ def derive(shared_data: Path, output: Path) -> int:
                 "insee": code,
                 "name": entity["nom"],
                 "kind": kind,
-                "parent": parent if parent != code or kind != "commune" else "",
+                "parent": parent,
                 "departement": entity.get("departement") or "",
                 "postcodes": " ".join(postcodes),
                 "lat": f"{centre[0]:.5f}",

@@ -32,8 +32,11 @@ from knowledge.fiches import get_fiche
 from knowledge.safety import scam_text
 
 
-def tracker(intent: str, text: str = "", slots: dict[str, Any] | None = None, sender: str = "4242") -> Tracker:
-    latest = {"intent": {"name": intent, "confidence": 0.93}, "entities": [], "text": text}
+def tracker(
+    intent: str, text: str = "", slots: dict[str, Any] | None = None, sender: str = "4242", **parse: Any
+) -> Tracker:
+    """A tracker whose latest message has `intent`; `parse`: more fields the NLU put on the intent."""
+    latest = {"intent": {"name": intent, "confidence": 0.93, **parse}, "entities": [], "text": text}
     return Tracker(
         sender_id=sender,
         slots=slots or {},
@@ -239,20 +242,11 @@ def test_feedback_is_recorded_and_a_no_leads_to_people(action_database: Database
         assert feedback_by_topic(session) == [FeedbackCount("email", worked=1, failed=1)]
 
 
-def danger_tracker(situations: list[str], sender: str = "4243") -> Tracker:
-    latest = {
-        "intent": {"name": "danger", "confidence": 1.0, "situations": situations},
-        "entities": [],
-        "text": "...",
-    }
-    return Tracker(sender, {}, latest, [], False, None, {}, "action_listen")
-
-
 def test_a_person_in_danger_gets_the_numbers_and_a_person_never_a_fiche(action_database: Database) -> None:
     with action_database.session() as session:
         record_message(session, Contact("telegram", "4243", "4243", 4243), datetime.now(UTC), timedelta(days=90))
 
-    events, messages = run(ActionDanger(), danger_tracker(["suicide"]))
+    events, messages = run(ActionDanger(), tracker("danger", sender="4243", situations=["suicide"]))
 
     assert events == [SlotSet("topic", None)]
     assert len(messages) == 1
@@ -266,24 +260,15 @@ def test_a_person_in_danger_gets_the_numbers_and_a_person_never_a_fiche(action_d
 
 def test_danger_recognised_by_the_classifier_alone_gets_every_number(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(services, "database", lambda: Database("sqlite:////nonexistent/dir/x.db"))
-    _events, messages = run(ActionDanger(), danger_tracker([]))
+    _events, messages = run(ActionDanger(), tracker("danger", situations=[]))
     assert all(number in messages[0]["text"] for number in ("3114", "17", "112", "114"))
-
-
-def scam_tracker(scam: str, about: str | None) -> Tracker:
-    latest = {
-        "intent": {"name": "faq_arnaques", "confidence": 1.0, "scam": scam, "about": about},
-        "entities": [],
-        "text": "...",
-    }
-    return Tracker("4244", {}, latest, [], False, None, {}, "action_listen")
 
 
 def test_a_suspicious_message_gets_the_warning_then_the_arnaques_fiche_and_its_topic(action_database: Database) -> None:
     arnaques, ameli = get_fiche("arnaques"), get_fiche("ameli")
     assert arnaques is not None and ameli is not None
 
-    events, messages = run(ActionAnswerFaq(), scam_tracker("suspicious", "faq_ameli"))
+    events, messages = run(ActionAnswerFaq(), tracker("faq_arnaques", scam="suspicious", about="faq_ameli"))
 
     assert events == [SlotSet("topic", "arnaques")]
     assert messages[0]["text"] == scam_text("suspicious")
@@ -292,7 +277,7 @@ def test_a_suspicious_message_gets_the_warning_then_the_arnaques_fiche_and_its_t
 
 
 def test_money_already_given_gets_the_immediate_steps_first(action_database: Database) -> None:
-    _events, messages = run(ActionAnswerFaq(), scam_tracker("already_paid", None))
+    _events, messages = run(ActionAnswerFaq(), tracker("faq_arnaques", scam="already_paid", about=None))
     assert messages[0]["text"] == scam_text("already_paid")
     assert messages[0]["text"].index("banque") < messages[0]["text"].index("Perceval")
     assert messages[0]["buttons"] == [REQUEST_HUMAN]

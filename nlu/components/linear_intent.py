@@ -23,7 +23,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 import scipy.sparse
-from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
@@ -34,13 +34,15 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.svm import LinearSVC
 
+from components.base import ConfiguredComponent
+
 logger = logging.getLogger(__name__)
 _VOCABULARIES = "vocabularies.json"
 _WEIGHTS = "weights.npz"
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
-class LinearIntentClassifier(GraphComponent, IntentClassifier):
+class LinearIntentClassifier(ConfiguredComponent, IntentClassifier):
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
         return {
@@ -64,21 +66,9 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         vocabularies: Optional[List[Dict[str, int]]] = None,
         classifier: Optional[LinearSVC] = None,
     ) -> None:
-        self.config = {**self.get_default_config(), **config}
-        self._model_storage = model_storage
-        self._resource = resource
+        super().__init__(config, model_storage, resource)
         self.vectorizers = self._new_vectorizers(vocabularies)
         self.classifier = classifier
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> LinearIntentClassifier:
-        return cls(config, model_storage, resource)
 
     def _new_vectorizers(self, vocabularies: Optional[List[Dict[str, int]]] = None) -> List[TfidfVectorizer]:
         """Word and character n-gram TF-IDF, accents folded; with `vocabularies`, fixed to those."""
@@ -182,6 +172,3 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
             length = self.config["ranking_length"]
             message.set(INTENT_RANKING_KEY, ranking[:length] if length > 0 else ranking, add_to_output=True)
         return messages
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        return training_data

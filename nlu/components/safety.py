@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
@@ -20,27 +19,19 @@ from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
-from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from knowledge.safety import assess, load_answers, load_lexicon
+from components.base import ConfiguredComponent
+from knowledge.safety import assess, load_lexicon
 
 DANGER_INTENT = "danger"
 SCAM_INTENT = "faq_arnaques"
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
-class SafetyOverride(GraphComponent, IntentClassifier):
-    @classmethod
-    def create(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "SafetyOverride":
+class SafetyOverride(ConfiguredComponent, IntentClassifier):
+    def __init__(self, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource) -> None:
+        super().__init__(config, model_storage, resource)
         load_lexicon()  # a broken lexicon stops Rasa at start-up, not at a citizen's message
-        load_answers()
-        return cls()
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
@@ -72,9 +63,6 @@ class SafetyOverride(GraphComponent, IntentClassifier):
             return
         message.data[INTENT] = override
         ranking.insert(0, override)
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        return training_data
 
 
 def _fiche_intent(guess: Optional[Dict[str, Any]]) -> Optional[str]:

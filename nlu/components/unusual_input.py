@@ -24,7 +24,7 @@ import unicodedata
 from collections import Counter, defaultdict
 from typing import Any, Dict, List, Optional, Set, Tuple
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
@@ -33,6 +33,8 @@ from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from components.base import ConfiguredComponent
 
 _WORD = re.compile(r"[a-z0-9]+")
 _FILE = "vocabulary.json"
@@ -87,7 +89,7 @@ def _deletes(word: str) -> Set[str]:
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
-class UnusualInputFallback(GraphComponent, IntentClassifier):
+class UnusualInputFallback(ConfiguredComponent, IntentClassifier):
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
         return {
@@ -118,9 +120,7 @@ class UnusualInputFallback(GraphComponent, IntentClassifier):
         resource: Resource,
         spread: Optional[Dict[str, Tuple[int, float]]] = None,
     ) -> None:
-        self.config = {**self.get_default_config(), **config}
-        self._model_storage = model_storage
-        self._resource = resource
+        super().__init__(config, model_storage, resource)
         self._index(spread or {})
         self._identifier: Any = None
 
@@ -132,16 +132,6 @@ class UnusualInputFallback(GraphComponent, IntentClassifier):
         self.deleted = {
             d for word in self.vocabulary if len(word) >= self.config["fuzzy_min_length"] for d in _deletes(word)
         }
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> UnusualInputFallback:
-        return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
         intents_of: Dict[str, Counter] = defaultdict(Counter)
@@ -253,6 +243,3 @@ class UnusualInputFallback(GraphComponent, IntentClassifier):
             message.data[INTENT] = fallback
             message.data.setdefault(INTENT_RANKING_KEY, []).insert(0, fallback)
         return messages
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        return training_data
