@@ -1,7 +1,7 @@
 """What the assistant says when it is not sure it understood.
 
 Low confidence: the two best guesses as buttons, plus a human. A message with no known word: ask to rephrase.
-Emojis or punctuation alone: a gentle prompt. A bare number: not a topic (a postcode leads to places of help).
+Emojis or punctuation alone: a gentle prompt. A bare number: not a topic (a postcode alone is a place).
 Another language: a short answer in French and simple English, with the offer of a person.
 Two misunderstandings in a row: offer a human without being asked.
 The reason comes from the NLU (nlu/components/unusual_input.py).
@@ -35,10 +35,6 @@ NO_WORDS_TEXT = (
 NUMBER_TEXT = (
     "Vous m'avez envoyé un nombre, mais je ne sais pas à quoi il correspond. "
     "Écrivez votre question avec quelques mots, s'il vous plaît."
-)
-POSTCODE_TEXT = (
-    "Vous m'avez envoyé un code postal : {postcode}. "
-    "Pour trouver un lieu d'aide près de chez vous, appuyez sur « Trouver de l'aide près de chez moi »."
 )
 OTHER_LANGUAGE_TEXT = (
     "Je réponds seulement en français. Une personne peut vous aider : appuyez sur « Parler à un conseiller ».\n\n"
@@ -108,14 +104,8 @@ class ActionFallback(Action):
         if reason == NO_WORDS_REASON:
             dispatcher.utter_message(text=NO_WORDS_TEXT, buttons=MAIN_MENU)
             return []
-        if reason == NUMBER_REASON:
-            postcode = next(tracker.get_latest_entity_values("code_postal"), None)
-            if postcode:
-                dispatcher.utter_message(
-                    text=POSTCODE_TEXT.format(postcode=postcode), buttons=[FIND_PLACE, ASK_QUESTION, REQUEST_HUMAN]
-                )
-            else:
-                dispatcher.utter_message(text=NUMBER_TEXT, buttons=MAIN_MENU)
+        if reason == NUMBER_REASON:  # a postcode typed alone is a place (nlu/components/place_mention.py)
+            dispatcher.utter_message(text=NUMBER_TEXT, buttons=MAIN_MENU)
             return []
         offered = [] if reason == UNKNOWN_WORDS_REASON else guesses(latest.get("intent_ranking") or [])
         if offered:

@@ -65,6 +65,25 @@ def _parser() -> argparse.ArgumentParser:
     fiches.add_argument("--max-age-months", type=int, metavar="N", help="a review older is stale (default 12)")
     fiches.add_argument("--format", choices=["text", "json"], default="text", help="text (default) or json")
     fiches.add_argument("--dir", type=Path, metavar="PATH", help="folder of fiches (default: knowledge/fiches)")
+    places = add("places", _places, "places of help from the national open data: import, nearest")
+    places_sub = places.add_subparsers(dest="action", required=True, metavar="action")
+    places_import = places_sub.add_parser("import", help="import a national-standard CSV or JSON file (or URL)")
+    places_import.add_argument("path", metavar="PATH_OR_URL")
+    places_import.add_argument("--full", action="store_true", help="the file is the whole set: retire the others")
+    near = places_sub.add_parser("near", help="the nearest places, as JSON")
+    where = near.add_mutually_exclusive_group(required=True)
+    where.add_argument("--lat", type=float, help="latitude (with --lon)")
+    where.add_argument("--postcode", help="a French postcode")
+    where.add_argument("--commune", help="a commune name")
+    near.add_argument("--lon", type=float, help="longitude (with --lat)")
+    near.add_argument("--limit", type=int, default=3, help="how many places (default 3)")
+    near.add_argument("--service", help="only places offering this service of the standard")
+    near.add_argument("--json", action="store_true", required=True, help="print a JSON list (the only format)")
+    ateliers = add("ateliers", _ateliers, "ateliers from YAML, CSV or iCalendar (file or URL)")
+    ateliers.add_argument("action", choices=["import"])
+    ateliers.add_argument("path", metavar="PATH_OR_URL")
+    ateliers.add_argument("--place", help="national id of the place for events that do not name one")
+    ateliers.add_argument("--capacity", type=int, default=10, help="seats when the source gives none (default 10)")
     return parser
 
 
@@ -151,6 +170,23 @@ def _fiches(_settings: Settings, args: argparse.Namespace) -> int:
         return 1
     print(render_json(report) if args.format == "json" else render_text(report))
     return 0
+
+
+def _places(settings: Settings, args: argparse.Namespace) -> int:
+    from bot import data_commands
+
+    if args.action == "import":
+        return data_commands.import_places(settings, args.path, full=args.full)
+    if args.lat is not None and args.lon is None:
+        print("passerelle: --lat needs --lon", file=sys.stderr)
+        return 2
+    return data_commands.near(settings, args)
+
+
+def _ateliers(settings: Settings, args: argparse.Namespace) -> int:
+    from bot import data_commands
+
+    return data_commands.import_ateliers(settings, args.path, place=args.place, capacity=args.capacity)
 
 
 if __name__ == "__main__":

@@ -18,16 +18,20 @@ from bot.settings import Settings
 from bot.supervisor import LOG_DIR
 from knowledge.conversations import Contact
 from knowledge.db import Database
+from knowledge.settings import VAR_DIR
 
 log = logging.getLogger(__name__)
 QUIT_WORDS = {"quitter", "/quitter", "/quit", "exit", "quit"}
 
 
 class Console:
-    def __init__(self, dialogue: Dialogue, contact: Contact, out: TextIO = sys.stdout) -> None:
+    def __init__(
+        self, dialogue: Dialogue, contact: Contact, out: TextIO = sys.stdout, files_dir: Path = VAR_DIR / "fichiers"
+    ) -> None:
         self.dialogue = dialogue
         self.contact = contact
         self.out = out
+        self.files_dir = files_dir
         self.choices: list[Button] = []
 
     async def run(self) -> None:
@@ -46,9 +50,6 @@ class Console:
             if line.lower() in QUIT_WORDS:
                 break
             if not line:
-                continue
-            if line.isdigit() and not 1 <= int(line) <= len(self.choices):
-                self.say(self._choice_hint())
                 continue
             choice = self._choice(line)
             if choice is not None and choice.url:
@@ -70,6 +71,9 @@ class Console:
     def show(self, replies: list[Reply]) -> None:
         self.choices = []
         for reply in replies:
+            if reply.venue is not None:
+                venue = reply.venue
+                self.say(f"\n📍 {venue.title} — {venue.address} ({venue.latitude:.5f}, {venue.longitude:.5f})")
             self.say(f"\nPasserelle > {reply.text}")
             for row in reply.buttons:
                 for button in row:
@@ -77,16 +81,17 @@ class Console:
                     self.say(f"   [{len(self.choices)}] {button.title}")
             if reply.request_location:
                 self.say("   (Écrivez votre code postal ou le nom de votre commune.)")
+            if reply.document is not None:
+                path = self.files_dir / reply.document.filename
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(reply.document.content)
+                self.say(f"   Fichier enregistré : {path}")
 
     def say(self, text: str) -> None:
         print(text, file=self.out, flush=True)
 
-    def _choice_hint(self) -> str:
-        if not self.choices:
-            return "Il n'y a pas de choix en cours. Écrivez votre question avec des mots."
-        return f"Tapez un numéro entre 1 et {len(self.choices)}, ou écrivez votre question avec des mots."
-
     def _choice(self, line: str) -> Button | None:
+        """A number among the choices shown picks that choice; any other number (a postcode) is text."""
         if line.isdigit() and 1 <= int(line) <= len(self.choices):
             return self.choices[int(line) - 1]
         return None

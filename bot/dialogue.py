@@ -36,6 +36,16 @@ def as_user_text(text: str) -> str:
     return text.strip().lstrip("/").strip()
 
 
+def contact_metadata(contact: Contact) -> dict[str, object]:
+    """What the actions may know about the sender, set by us (never by the user's text): who, and which chat."""
+    return {
+        "channel": contact.channel,
+        "user_id": contact.external_id,
+        "chat_id": contact.chat_id,
+        "first_name": contact.first_name,
+    }
+
+
 class Dialogue:
     def __init__(
         self, rasa: RasaClient, database: Database, retention: timedelta, sensitive_retention: timedelta
@@ -66,7 +76,7 @@ class Dialogue:
     async def _exchange(self, contact: Contact, message: str) -> list[Reply]:
         await asyncio.to_thread(self._record, contact)
         try:
-            messages = await self.rasa.send(contact.sender_id, message, {"channel": contact.channel})
+            messages = await self.rasa.send(contact.sender_id, message, contact_metadata(contact))
         except RasaUnavailable as error:
             log.error("No answer for sender %s: %s", contact.sender_id, error)
             return [Reply(RASA_DOWN_TEXT)]

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from bot.data_commands import ensure_places
 from bot.rasa_project import NLU_DIR, current_model, rasa_env, write_endpoints
 from bot.settings import Settings
 from bot.supervisor import LOG_DIR, Service, ServiceFailed, Supervisor
@@ -69,6 +70,7 @@ def bot_process(settings: Settings) -> Service:
 def run_all(settings: Settings, with_bot: bool) -> int:
     """Migrate, then start the action server, Rasa and (optionally) the bot; stop all on Ctrl-C."""
     upgrade(settings.database_url)
+    ensure_places(settings)
     console = with_bot and not settings.telegram_token
     supervisor = Supervisor(log_dir=LOG_DIR if console else None)
     if console:

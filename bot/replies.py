@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -21,19 +21,41 @@ class Button:
 
 
 @dataclass(frozen=True)
+class Venue:
+    """A place on a map (Telegram shows a pin), sent before the reply's text."""
+
+    latitude: float
+    longitude: float
+    title: str
+    address: str
+
+
+@dataclass(frozen=True)
+class Document:
+    """A file sent after the reply's text (an atelier's .ics)."""
+
+    filename: str
+    content: bytes
+
+
+@dataclass(frozen=True)
 class Reply:
-    """One message to show: text and rows of buttons, or a request for the user's location."""
+    """One message to show: text and rows of buttons, or a request for the user's location; maybe a map pin
+    before it and a file after it."""
 
     text: str
     buttons: tuple[tuple[Button, ...], ...] = ()
     request_location: bool = False
+    venue: Venue | None = None
+    document: Document | None = None
 
 
 def from_rasa(messages: list[dict[str, Any]]) -> list[Reply]:
     """Turn the REST channel's messages into replies.
 
     Rasa sends `text` with optional `buttons`, and `custom` JSON for richer UI:
-    `{"text": ..., "keyboard": [[{"title", "payload"} | {"title", "url"}]], "request_location": bool}`.
+    `{"text": ..., "keyboard": [[{"title", "payload"} | {"title", "url"}]], "request_location": bool,
+    "venue": {"latitude", "longitude", "title", "address"}, "document": {"filename", "content"}}`.
     Buttons attached to a message with no text are merged into the previous reply.
     """
     replies: list[Reply] = []
@@ -48,7 +70,7 @@ def from_rasa(messages: list[dict[str, Any]]) -> list[Reply]:
             continue
         if not reply.text and replies and reply.buttons:
             previous = replies.pop()
-            reply = Reply(previous.text, previous.buttons + reply.buttons, previous.request_location)
+            reply = replace(previous, buttons=previous.buttons + reply.buttons)
         if reply.text:
             replies.extend(_split_long(reply))
         elif message.get("image"):
@@ -57,16 +79,48 @@ def from_rasa(messages: list[dict[str, Any]]) -> list[Reply]:
 
 
 def _from_custom(custom: dict[str, Any]) -> Reply | None:
-    rows = []
-    for row in custom.get("keyboard") or ():
-        buttons = tuple(b for b in (_button(item) for item in row) if b is not None)
-        if buttons:
-            rows.append(buttons)
+    rows = buttons_from(custom.get("keyboard"))
     text = str(custom.get("text") or "").strip()
     if not text:
         log.warning("Ignoring a custom payload without text: %s", str(custom)[:200])
         return None
-    return Reply(text=text, buttons=tuple(rows), request_location=bool(custom.get("request_location")))
+    return Reply(
+        text=text,
+        buttons=tuple(rows),
+        request_location=bool(custom.get("request_location")),
+        venue=_venue(custom.get("venue")),
+        document=_document(custom.get("document")),
+    )
+
+
+def _venue(raw: Any) -> Venue | None:
+    if not isinstance(raw, dict):
+        return None
+    try:
+        latitude, longitude = float(raw["latitude"]), float(raw["longitude"])
+    except (KeyError, TypeError, ValueError):
+        log.warning("Ignoring a venue without coordinates: %s", str(raw)[:200])
+        return None
+    title, address = str(raw.get("title") or "").strip(), str(raw.get("address") or "").strip()
+    if not title or not address:
+        return None
+    return Venue(latitude, longitude, title, address)
+
+
+def _document(raw: Any) -> Document | None:
+    if not isinstance(raw, dict) or not raw.get("filename") or not isinstance(raw.get("content"), str):
+        return None
+    return Document(str(raw["filename"]), raw["content"].encode("utf-8"))
+
+
+def buttons_from(rows: Any) -> tuple[tuple[Button, ...], ...]:
+    """Rows of {"title", "payload"} or {"title", "url"} dicts as buttons (bad items left out)."""
+    result = []
+    for row in rows or ():
+        buttons = tuple(b for b in (_button(item) for item in row) if b is not None)
+        if buttons:
+            result.append(buttons)
+    return tuple(result)
 
 
 def _button(raw: Any) -> Button | None:
@@ -93,4 +147,10 @@ def _split_long(reply: Reply) -> list[Reply]:
         rest = rest[cut:].lstrip()
     chunks.append(rest)
     *first, last = chunks
-    return [Reply(text=chunk) for chunk in first] + [Reply(last, reply.buttons, reply.request_location)]
+    head = [
+        replace(
+            reply, text=chunk, buttons=(), request_location=False, document=None, venue=reply.venue if i == 0 else None
+        )
+        for i, chunk in enumerate(first)
+    ]
+    return [*head, replace(reply, text=last, venue=None)]

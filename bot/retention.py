@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
 from telegram.ext import ContextTypes, JobQueue
 
 from bot.settings import Settings
+from knowledge.ateliers import purge_registrations
 from knowledge.conversations import purge_expired, sensitive_senders
 from knowledge.db import Database
 from knowledge.tracker_retention import purge_tracker_events
@@ -35,6 +36,7 @@ async def _purge(context: ContextTypes.DEFAULT_TYPE) -> None:
     now = datetime.now(UTC)
     try:
         with database.session() as session:
+            signups = purge_registrations(session, now, timedelta(days=settings.retention_days))
             senders = sensitive_senders(session)
             conversations = purge_expired(session, now)
         events = purge_tracker_events(
@@ -43,4 +45,9 @@ async def _purge(context: ContextTypes.DEFAULT_TYPE) -> None:
     except SQLAlchemyError:
         log.exception("Retention purge failed; it will run again tomorrow")
         return
-    log.info("Retention purge: %d conversation(s) and %d Rasa event(s) deleted", conversations, events)
+    log.info(
+        "Retention purge: %d conversation(s), %d atelier sign-up(s) and %d Rasa event(s) deleted",
+        conversations,
+        signups,
+        events,
+    )

@@ -8,11 +8,14 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from telegram import (
+    Bot,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     KeyboardButton,
     Message,
     ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
     Update,
 )
 from telegram.constants import ChatAction
@@ -31,6 +34,7 @@ from telegram.ext import (
 from bot.callbacks import CallbackPayloads
 from bot.concurrency import PerChatUpdateProcessor
 from bot.dialogue import Dialogue
+from bot.outbox import schedule_outbox, schedule_places_refresh
 from bot.rasa_client import RasaClient
 from bot.replies import Reply
 from bot.retention import schedule_retention_purge
@@ -43,6 +47,10 @@ log = logging.getLogger(__name__)
 ONLY_TEXT_TEXT = "Je ne sais lire que les messages écrits pour l'instant. Écrivez votre question, s'il vous plaît."
 EXPIRED_BUTTON_TEXT = "Ce bouton n'est plus valable. Écrivez votre question, ou tapez /start pour revenir au menu."
 ERROR_TEXT = "Désolé, un problème technique est survenu. Réessayez dans un instant, s'il vous plaît."
+GROUP_LOCATION_TEXT = (
+    "Je cherche les lieux d'aide seulement en conversation privée. Écrivez-moi directement, "
+    "et évitez de partager votre position dans un groupe."
+)
 CHOICE_MARK = "➜"
 COMMANDS = {"start": "/greet", "menu": "/help", "aide": "/help"}
 
@@ -59,6 +67,8 @@ class TelegramFront:
         application.add_handler(CommandHandler(list(COMMANDS), self.on_command, filters=private))
         application.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, self.on_text))
         application.add_handler(MessageHandler(private & filters.COMMAND, self.on_text))
+        application.add_handler(MessageHandler(private & filters.LOCATION, self.on_location))
+        application.add_handler(MessageHandler(~private & filters.LOCATION, self.on_group_location))
         application.add_handler(CallbackQueryHandler(self.on_button))
         application.add_handler(MessageHandler(private & ~filters.StatusUpdate.ALL, self.on_other))
         application.add_error_handler(self.on_error)
@@ -70,6 +80,15 @@ class TelegramFront:
 
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await self._answer(update, context, text=update.effective_message.text or "")
+
+    async def on_location(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        location = update.effective_message.location
+        payload = f'/share_location{{"latitude":{location.latitude:.5f},"longitude":{location.longitude:.5f}}}'
+        await self._answer(update, context, payload=payload)
+
+    async def on_group_location(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        log.info("Location shared in group %s: not used", update.effective_chat.id if update.effective_chat else "?")
+        await update.effective_message.reply_text(GROUP_LOCATION_TEXT)
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
@@ -105,14 +124,37 @@ class TelegramFront:
         user = update.effective_user
         if chat is None or user is None:
             return
-        contact = Contact(channel="telegram", external_id=str(user.id), sender_id=str(chat.id), chat_id=chat.id)
+        contact = Contact(
+            channel="telegram",
+            external_id=str(user.id),
+            sender_id=str(chat.id),
+            chat_id=chat.id,
+            first_name=(user.first_name or "")[:64],
+        )
         await context.bot.send_chat_action(chat.id, ChatAction.TYPING)
         if payload is not None:
             replies = await self.dialogue.handle_payload(contact, payload)
         else:
             replies = await self.dialogue.handle_text(contact, text or "")
         for reply in replies:
-            await context.bot.send_message(chat.id, reply.text, reply_markup=self._markup(reply))
+            await self.send(context.bot, chat.id, reply)
+
+    async def send(self, bot: Bot, chat_id: int, reply: Reply) -> None:
+        """A reply: its map pin first, then its text and buttons, then its file."""
+        if reply.venue is not None:
+            venue = reply.venue
+            await bot.send_venue(
+                chat_id,
+                latitude=venue.latitude,
+                longitude=venue.longitude,
+                title=venue.title,
+                address=venue.address,
+                reply_markup=ReplyKeyboardRemove(),
+            )
+        await bot.send_message(chat_id, reply.text, reply_markup=self._markup(reply))
+        if reply.document is not None:
+            document = reply.document
+            await bot.send_document(chat_id, InputFile(document.content, filename=document.filename))
 
     def _markup(self, reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
         if reply.request_location:
@@ -176,7 +218,10 @@ async def _post_init(application: Application) -> None:
     me = await application.bot.get_me()
     log.info("Connected to Telegram as @%s (id %s)", me.username, me.id)
     await application.bot.set_my_commands([("start", "Menu principal"), ("aide", "Ce que je sais faire")])
-    schedule_retention_purge(application.job_queue, application.bot_data["database"], settings)
+    database = application.bot_data["database"]
+    schedule_retention_purge(application.job_queue, database, settings)
+    schedule_outbox(application.job_queue, database, application.bot_data["front"])
+    schedule_places_refresh(application.job_queue, database, settings)
 
 
 async def _post_shutdown(application: Application) -> None:

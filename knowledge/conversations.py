@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from knowledge.models import Citizen, Conversation
+from knowledge.models import Citizen, Conversation, Registration
 
 CONVERSATION_IDLE_GAP = timedelta(hours=6)
 """A message after this much silence starts a new conversation."""
@@ -23,6 +23,8 @@ class Contact:
     external_id: str
     sender_id: str
     chat_id: int | None = None
+    first_name: str = ""
+    """Telegram's first name, used only to greet and to sign up to an atelier; never stored otherwise."""
 
 
 def record_message(
@@ -94,9 +96,11 @@ def note_topic(session: Session, sender_id: str, topic: str) -> bool:
 
 
 def purge_expired(session: Session, now: datetime) -> int:
-    """Delete conversations past their retention, then citizens left without any. Returns conversations deleted."""
+    """Delete conversations past their retention, then citizens left without any conversation or atelier sign-up
+    (sign-ups have their own retention). Returns conversations deleted."""
     deleted = session.execute(delete(Conversation).where(Conversation.expires_at <= now)).rowcount or 0
-    orphans = select(Citizen.id).where(~Citizen.conversations.any())
+    signed_up = select(Registration.citizen_id)
+    orphans = select(Citizen.id).where(~Citizen.conversations.any(), Citizen.id.not_in(signed_up))
     session.execute(delete(Citizen).where(Citizen.id.in_(orphans)))
     return deleted
 

@@ -46,5 +46,18 @@ class Database:
         with self._sessions.begin() as session:
             yield session
 
+    @contextmanager
+    def locked_session(self) -> Iterator[Session]:
+        """A session whose transaction holds SQLite's write lock from its first statement (BEGIN IMMEDIATE).
+
+        For check-then-write invariants (the last seat of an atelier): on SQLite, a plain deferred transaction
+        that reads then writes fails with "database is locked" when another writer went first; here the loser
+        waits its turn instead. On PostgreSQL it is a normal session: lock the rows you check with
+        `SELECT … FOR UPDATE` (`with_for_update()`)."""
+        with self._sessions.begin() as session:
+            if self.engine.dialect.name == "sqlite":
+                session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+            yield session
+
     def dispose(self) -> None:
         self.engine.dispose()

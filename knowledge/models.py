@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint, false
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -82,4 +94,112 @@ class FicheFeedback(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     topic: Mapped[str] = mapped_column(String(64), index=True)
     worked: Mapped[bool]
+    created_at: Mapped[datetime]
+
+
+class Place(Base):
+    """A place of digital help from the national open data (standard des lieux de médiation numérique)."""
+
+    __tablename__ = "places"
+    __table_args__ = (Index("ix_places_retired_at", "retired_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[str] = mapped_column(String(255), unique=True)
+    """The standard's `id`: imports are idempotent on it."""
+    nom: Mapped[str] = mapped_column(String(500))
+    commune: Mapped[str] = mapped_column(String(255))
+    code_postal: Mapped[str | None] = mapped_column(String(10))
+    code_insee: Mapped[str | None] = mapped_column(String(10))
+    latitude: Mapped[float] = mapped_column(Float)
+    longitude: Mapped[float] = mapped_column(Float)
+    approximate: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """No coordinates in the data: placed at the commune's centre."""
+    services: Mapped[str] = mapped_column(Text, default="")
+    """The standard's services, `|`-separated as in the data."""
+    fields: Mapped[dict[str, str]] = mapped_column(JSON)
+    """Every field of the standard as imported (strings, multi-values `|`-separated)."""
+    content_hash: Mapped[str] = mapped_column(String(64))
+    imported_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    retired_at: Mapped[datetime | None]
+    """Absent from a full re-import: no longer shown, deleted after the retention period."""
+
+
+class Atelier(Base):
+    """A dated workshop at a place, from the project's YAML/CSV or an iCalendar feed (one row per occurrence)."""
+
+    __tablename__ = "ateliers"
+    __table_args__ = (
+        UniqueConstraint("uid", "start", name="uq_ateliers_uid_start"),
+        Index("ix_ateliers_place_start", "place_source_id", "start"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uid: Mapped[str] = mapped_column(String(255))
+    start: Mapped[datetime]
+    end: Mapped[datetime]
+    title: Mapped[str] = mapped_column(String(255))
+    theme: Mapped[str] = mapped_column(String(255), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    place_source_id: Mapped[str | None] = mapped_column(String(255))
+    """The national `id` of the place where it happens."""
+    conseiller: Mapped[str] = mapped_column(String(255), default="")
+    capacity: Mapped[int] = mapped_column(Integer)
+    public: Mapped[str] = mapped_column(String(255), default="")
+    accessibility: Mapped[str] = mapped_column(Text, default="")
+    cancelled: Mapped[bool] = mapped_column(default=False, server_default=false())
+    source: Mapped[str] = mapped_column(String(500), default="")
+    content_hash: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime]
+
+    registrations: Mapped[list[Registration]] = relationship(
+        back_populates="atelier", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Registration(Base):
+    """A citizen's seat (or place on the waiting list) at an atelier; only their first name is kept."""
+
+    __tablename__ = "registrations"
+    __table_args__ = (
+        UniqueConstraint("atelier_id", "citizen_id", name="uq_registrations_atelier_citizen"),
+        Index("ix_registrations_atelier_status", "atelier_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    atelier_id: Mapped[int] = mapped_column(ForeignKey("ateliers.id", ondelete="CASCADE"))
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id", ondelete="CASCADE"), index=True)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    first_name: Mapped[str] = mapped_column(String(64), default="")
+    status: Mapped[str] = mapped_column(String(16))
+    """confirmed, waiting or cancelled."""
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    atelier: Mapped[Atelier] = relationship(back_populates="registrations")
+
+
+class Notification(Base):
+    """A message the bot must send at a due time (reminders, waiting-list promotions, cancellations).
+
+    The database is the source of truth: the bot polls due rows, claims each one with an atomic update, and
+    marks it sent, so a restart loses none and sends none twice."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        UniqueConstraint("kind", "ref_id", name="uq_notifications_kind_ref"),
+        Index("ix_notifications_due", "sent_at", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    ref_id: Mapped[int] = mapped_column(Integer)
+    """The row the message is about (a registration for the atelier kinds)."""
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    due_at: Mapped[datetime]
+    claimed_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    """sent, skipped (no longer relevant) or failed."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime]

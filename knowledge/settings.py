@@ -36,6 +36,17 @@ class DataSettings(BaseSettings):
         description="Days a sensitive conversation (a person in danger) is kept after its last message: the shortest.",
     )
 
+    atelier_reminder_hour: int = Field(
+        default=18,
+        ge=0,
+        le=23,
+        description="Hour (Paris time) of the reminder sent the day before an atelier.",
+    )
+    places_source: str | None = Field(
+        default=None,
+        description="File path or URL of the national places export, re-imported every night (--full).",
+    )
+
     @model_validator(mode="after")
     def _sensitive_is_shortest(self) -> DataSettings:
         if self.sensitive_retention_days > self.retention_days:

@@ -104,7 +104,7 @@ CHAT_ACTIONS = frozenset(
 )
 
 # Methods whose successful calls create messages in a chat (see ``wait_for_messages``).
-SENDING_METHODS = frozenset({"sendMessage", "sendDocument", "sendPhoto", "sendLocation", "copyMessage"})
+SENDING_METHODS = frozenset({"sendMessage", "sendDocument", "sendPhoto", "sendLocation", "sendVenue", "copyMessage"})
 
 _CONFLICT_WEBHOOK = (
     "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
@@ -1235,6 +1235,7 @@ class FakeTelegram:
             "sendDocument": self._send_document,
             "sendPhoto": self._send_photo,
             "sendLocation": self._send_location,
+            "sendVenue": self._send_venue,
             "getChat": self._get_chat,
             "getFile": self._get_file,
         }
@@ -2299,14 +2300,33 @@ class FakeTelegram:
             self._photo_sets[size["file_id"]] = copy.deepcopy(result)
         return result
 
-    def _send_location(self, params: JSON, files: dict[str, UploadedFile]) -> JSON:
-        chat = self._writable_chat(params)
+    @staticmethod
+    def _checked_point(params: JSON) -> JSON:
         latitude, longitude = params.get("latitude"), params.get("longitude")
         if not isinstance(latitude, int | float) or not -90 <= latitude <= 90:
             raise _bad_request("wrong latitude specified")
         if not isinstance(longitude, int | float) or not -180 <= longitude <= 180:
             raise _bad_request("wrong longitude specified")
-        location: JSON = {"latitude": float(latitude), "longitude": float(longitude)}
+        return {"latitude": float(latitude), "longitude": float(longitude)}
+
+    def _send_venue(self, params: JSON, files: dict[str, UploadedFile]) -> JSON:
+        chat = self._writable_chat(params)
+        location = self._checked_point(params)
+        title, address = params.get("title"), params.get("address")
+        if not isinstance(title, str) or not title.strip():
+            raise _bad_request("venue title must be non-empty")
+        if not isinstance(address, str) or not address.strip():
+            raise _bad_request("venue address must be non-empty")
+        venue: JSON = {"location": location, "title": title, "address": address}
+        for key in ("foursquare_id", "foursquare_type", "google_place_id", "google_place_type"):
+            if params.get(key) is not None:
+                venue[key] = params[key]
+        reply, markup = self._prepare(chat, params)
+        return self._store_bot_message(chat, params, {**reply, "venue": venue, "location": location}, markup)
+
+    def _send_location(self, params: JSON, files: dict[str, UploadedFile]) -> JSON:
+        chat = self._writable_chat(params)
+        location = self._checked_point(params)
         for key in ("horizontal_accuracy", "live_period", "heading", "proximity_alert_radius"):
             if params.get(key) is not None:
                 location[key] = params[key]

@@ -23,7 +23,7 @@ from actions.fallback import (
 )
 from actions.faq import NO_FICHE_TEXT, ActionAnswerFaq, ActionFicheLinks, ActionFicheSteps
 from actions.feedback import FAILED_TEXT, WORKED_TEXT, ActionFicheFailed, ActionFicheWorked
-from actions.menu import ASK_QUESTION, FIND_PLACE, MAIN_MENU, REQUEST_HUMAN
+from actions.menu import FIND_PLACE, MAIN_MENU, REQUEST_HUMAN
 from actions.safety import ActionDanger
 from knowledge.conversations import Contact, current_conversation, record_message
 from knowledge.db import Database
@@ -33,10 +33,22 @@ from knowledge.safety import scam_text
 
 
 def tracker(
-    intent: str, text: str = "", slots: dict[str, Any] | None = None, sender: str = "4242", **parse: Any
+    intent: str,
+    text: str = "",
+    slots: dict[str, Any] | None = None,
+    sender: str = "4242",
+    entities: dict[str, Any] | None = None,
+    metadata: dict[str, Any] | None = None,
+    **parse: Any,
 ) -> Tracker:
-    """A tracker whose latest message has `intent`; `parse`: more fields the NLU put on the intent."""
-    latest = {"intent": {"name": intent, "confidence": 0.93, **parse}, "entities": [], "text": text}
+    """A tracker whose latest message has `intent`; `parse`: more fields the NLU put on the intent; `entities` as
+    our buttons' payloads carry them; `metadata` as our bot sets it."""
+    latest = {
+        "intent": {"name": intent, "confidence": 0.93, **parse},
+        "entities": [{"entity": name, "value": value} for name, value in (entities or {}).items()],
+        "text": text,
+        "metadata": metadata or {},
+    }
     return Tracker(
         sender_id=sender,
         slots=slots or {},
@@ -174,13 +186,6 @@ def test_a_bare_number_is_not_a_topic() -> None:
     _, messages = run(ActionFallback(), fallback_tracker([("faq_arnaques", 0.9)], reason="number"))
     assert messages[0]["text"] == NUMBER_TEXT
     assert messages[0]["buttons"] == MAIN_MENU
-
-
-def test_a_bare_postcode_leads_to_places_of_help() -> None:
-    postcode = {"entity": "code_postal", "value": "50000", "start": 0, "end": 5, "extractor": "RegexEntityExtractor"}
-    _, messages = run(ActionFallback(), fallback_tracker([("faq_arnaques", 0.9)], reason="number", entities=[postcode]))
-    assert messages[0]["text"].startswith("Vous m'avez envoyé un code postal : 50000.")
-    assert messages[0]["buttons"] == [FIND_PLACE, ASK_QUESTION, REQUEST_HUMAN]
 
 
 def test_another_language_gets_french_and_simple_english_and_a_person_every_time() -> None:

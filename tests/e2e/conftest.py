@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.data_commands import ensure_places
 from bot.processes import action_server, bot_process, rasa_server
 from bot.rasa_project import TrainingError, current_model
 from bot.settings import Settings
@@ -39,6 +40,7 @@ def services_settings(e2e_dir: Path) -> Settings:
         telegram_token=None,
     )
     upgrade(settings.database_url)
+    ensure_places(settings)  # the demo places and ateliers, as `make run` loads them
     return settings
 
 

@@ -76,3 +76,14 @@ def test_classify_says_how_to_start_rasa_when_it_is_down(services: Settings) -> 
     assert result.returncode == 2
     assert "make serve" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_console_finds_a_place_by_postcode_and_signs_up(services: Settings) -> None:
+    result = run_command(services, ["bot"], "2\n50000\n1\nquitter\n")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Tapez un numéro" not in out, "a postcode is text, not a button number"
+    assert "Passerelle > Voici les lieux d'aide au numérique les plus proches de 50000 Saint-Lô" in out
+    assert "\n📍 " in out
+    assert "Passerelle > C'est noté. Vous êtes inscrit(e) :" in out
+    assert "Fichier enregistré : " in out and out.split("Fichier enregistré : ")[1].split()[0].endswith(".ics")

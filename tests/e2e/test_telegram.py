@@ -117,7 +117,7 @@ def test_sensitive_data_is_masked_before_rasa_stores_it(bot: Settings, telegram:
 
 def test_a_message_that_is_not_text_gets_an_explanation(bot: Settings, telegram: FakeTelegram, chat_id: int) -> None:
     mark = telegram.mark()
-    telegram.user_sends_location(chat_id, 48.85, 2.35)
+    telegram.user_sends_document(chat_id, "facture.pdf", b"%PDF-1.4", "application/pdf")
     (message,) = telegram.wait_until_quiet(chat_id, since=mark)
     assert message["text"] == ONLY_TEXT_TEXT
 

@@ -114,7 +114,6 @@ UNUSUAL = {
     "?????": "no_words",
     "...": "no_words",
     "99999999999999999999999999": "number",
-    "50000": "number",
     "06 12 34 56 78": "number",
     "مرحبا، لا أستطيع الدخول إلى حسابي": "other_language",
     "我的账户无法登录": "other_language",
@@ -150,7 +149,7 @@ def test_unusual_input_falls_back_with_its_reason(services: Settings, text: str,
         ("please help mon compte ameli bloqué", "faq_ameli"),
         ("wallah j'arrive pas a ouvrir mon compte caf", "faq_caf"),
         ("ameli", "faq_ameli"),
-        ("près de 50000", "find_place"),
+        ("près de 50000", "inform_place"),  # a place alone, answered by action_find_place too
     ],
 )
 def test_french_mixed_with_other_words_or_very_short_is_still_understood(
@@ -199,10 +198,14 @@ def test_a_bare_number_is_not_a_topic(bot: Settings, telegram: FakeTelegram, cha
     assert button_titles(answer) == MENU
 
 
-def test_a_bare_postcode_leads_to_places_of_help(bot: Settings, telegram: FakeTelegram, chat_id: int) -> None:
-    (answer,) = say(telegram, chat_id, "50000")
-    assert answer["text"].startswith("Vous m'avez envoyé un code postal : 50000.")
-    assert button_titles(answer)[0] == "Trouver de l'aide près de chez moi"
+@pytest.mark.parametrize("text", ["50000", "st lo", "j'habite cherbourg", "Saint-Pierre", "99999"])
+def test_a_place_typed_alone_is_understood_as_a_place(services: Settings, text: str) -> None:
+    assert parse(services, text)["intent"]["name"] == "inform_place"
+
+
+@pytest.mark.parametrize("text", ["bonjour", "merci", "oui", "mon mot de passe", "je veux m'inscrire à l'atelier"])
+def test_everyday_words_are_not_places(services: Settings, text: str) -> None:
+    assert parse(services, text)["intent"]["name"] != "inform_place"
 
 
 def test_a_vague_word_repeated_gets_guesses_not_a_fiche(bot: Settings, telegram: FakeTelegram, chat_id: int) -> None:

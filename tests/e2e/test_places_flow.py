@@ -1,0 +1,123 @@
+"""A citizen finds help nearby and signs up to an atelier: fake Bot API server, real bot, real Rasa and actions,
+the demo places and ateliers loaded as `make run` loads them."""
+
+from __future__ import annotations
+
+import pytest
+from icalendar import Calendar
+
+from bot.settings import Settings
+from bot.telegram_front import GROUP_LOCATION_TEXT
+from knowledge.place_messages import ASK_LOCATION, WHICH_COMMUNE
+from tests.e2e.test_telegram import button_titles, press, say
+from tests.fake_telegram import FakeTelegram
+
+pytestmark = pytest.mark.e2e
+
+SAINT_LO = (49.1157, -1.0903)
+
+
+def share_location(telegram: FakeTelegram, chat_id: int, latitude: float, longitude: float) -> list[dict]:
+    mark = telegram.mark()
+    telegram.user_sends_location(chat_id, latitude, longitude)
+    return telegram.wait_until_quiet(chat_id, since=mark)
+
+
+def places_answer(messages: list[dict]) -> tuple[dict, dict]:
+    """The venue (map pin) of the nearest place, then the text with the places."""
+    venue, text = messages
+    assert "venue" in venue, messages
+    return venue, text
+
+
+def test_sharing_a_location_gives_three_places_and_a_map_pin(
+    bot: Settings, telegram: FakeTelegram, chat_id: int
+) -> None:
+    (asked,) = say(telegram, chat_id, "/start")
+    (question,) = press(telegram, chat_id, asked, "Trouver de l'aide près de chez moi")
+    assert question["text"] == ASK_LOCATION
+    keyboard = telegram.reply_keyboard(chat_id)
+    assert keyboard is not None and keyboard["keyboard"][0][0]["request_location"] is True
+
+    venue, answer = places_answer(share_location(telegram, chat_id, *SAINT_LO))
+
+    assert answer["text"].startswith("Voici les lieux d'aide au numérique les plus proches de Saint-Lô (50)")
+    for number in ("1. ", "2. ", "3. "):
+        assert f"\n\n{number}" in answer["text"]
+    assert venue["venue"]["title"] in answer["text"].split("\n\n")[1]
+    assert "Ouvert maintenant" in answer["text"] or "Fermé" in answer["text"]
+    assert "Plus de lieux" in button_titles(answer)
+
+    more = say_more(telegram, chat_id, answer)
+    assert "\n\n4. " in more["text"] and "\n\n1. " not in more["text"]
+
+
+def say_more(telegram: FakeTelegram, chat_id: int, answer: dict) -> dict:
+    (more,) = press(telegram, chat_id, answer, "Plus de lieux")
+    return more
+
+
+def test_a_postcode_typed_after_the_question_gives_places(bot: Settings, telegram: FakeTelegram, chat_id: int) -> None:
+    say(telegram, chat_id, "je cherche de l'aide près de chez moi")
+    venue, answer = places_answer(say(telegram, chat_id, "50000"))
+    assert "50000 Saint-Lô" in answer["text"]
+    assert venue["venue"]["address"].endswith("Saint-Lô")
+
+
+def test_a_commune_in_the_question_is_understood(bot: Settings, telegram: FakeTelegram, chat_id: int) -> None:
+    _venue, answer = places_answer(say(telegram, chat_id, "je cherche un lieu pour mes impôts à cherbourg"))
+    assert "Cherbourg-en-Cotentin (50)" in answer["text"]
+    assert "Aide aux démarches administratives" in answer["text"]
+
+
+def test_an_ambiguous_commune_asks_which_one(bot: Settings, telegram: FakeTelegram, chat_id: int) -> None:
+    (question,) = say(telegram, chat_id, "Saint-Pierre")
+    assert question["text"] == WHICH_COMMUNE
+    assert "Saint-Pierre (974)" in button_titles(question) and "Saint-Pierre (15)" in button_titles(question)
+    (answer,) = press(telegram, chat_id, question, "Saint-Pierre (974)")
+    assert "à moins de 30 km de Saint-Pierre (974)" in answer["text"]
+    assert "Trouver une France services" in button_titles(answer)
+
+
+def test_unknown_postcode_and_location_outside_france(bot: Settings, telegram: FakeTelegram, chat_id: int) -> None:
+    (answer,) = say(telegram, chat_id, "99999")
+    assert answer["text"].startswith("Je ne connais pas le code postal 99999.")
+    (answer,) = share_location(telegram, chat_id, 51.5072, -0.1276)
+    assert "hors de France" in answer["text"]
+
+
+def test_a_location_in_a_group_is_not_used(bot: Settings, telegram: FakeTelegram) -> None:
+    telegram.register_chat(-100777, chat_type="group", title="Voisins")
+    mark = telegram.mark()
+    telegram.user_sends_location(-100777, *SAINT_LO)
+    (answer,) = telegram.wait_until_quiet(-100777, since=mark)
+    assert answer["text"] == GROUP_LOCATION_TEXT
+
+
+def test_ateliers_sign_up_calendar_file_and_cancel(bot: Settings, telegram: FakeTelegram, chat_id: int) -> None:
+    (ateliers,) = say(telegram, chat_id, "il y a des ateliers à Saint-Lô ?")
+    assert ateliers["text"].startswith("Les prochains ateliers près de Saint-Lô (50)")
+    button = next(title for title in button_titles(ateliers) if title.startswith("S'inscrire"))
+
+    confirmation, document = press(telegram, chat_id, ateliers, button)
+
+    assert confirmation["text"].startswith("C'est noté, Camille. Vous êtes inscrit(e)")
+    assert document["document"]["file_name"] == "atelier.ics"
+    calendar = Calendar.from_ical(telegram.file(document["document"]["file_id"]).data)
+    event = next(iter(calendar.walk("VEVENT")))
+    assert str(event["summary"]) in confirmation["text"]
+
+    (mine,) = say(telegram, chat_id, "mes ateliers")
+    assert mine["text"].startswith("Vos ateliers :\n1. ")
+    (done,) = press(telegram, chat_id, confirmation, "Annuler mon inscription")
+    assert done["text"] == "C'est annulé. Merci d'avoir libéré votre place."
+    (mine,) = say(telegram, chat_id, "mes inscriptions")
+    assert mine["text"] == "Vous n'êtes inscrit(e) à aucun atelier à venir."
+
+
+def test_cancelling_by_saying_so(bot: Settings, telegram: FakeTelegram, chat_id: int) -> None:
+    (ateliers,) = say(telegram, chat_id, "des ateliers à Saint-Lô ?")
+    button = next(title for title in button_titles(ateliers) if title.startswith("S'inscrire"))
+    press(telegram, chat_id, ateliers, button)
+    (done,) = say(telegram, chat_id, "je ne pourrai pas venir à l'atelier, annulez mon inscription")
+    assert done["text"] == "C'est annulé. Merci d'avoir libéré votre place."
