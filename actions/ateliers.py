@@ -4,6 +4,7 @@ our bot); a registration id in a button is only used if it belongs to that citiz
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,11 +17,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from actions import services
 from actions.menu import ASK_QUESTION, FIND_PLACE, REQUEST_HUMAN
 from actions.places import LAST_LOCATION, ask_location
-from knowledge import place_messages as say
-from knowledge.ateliers import atelier_ics, cancel, match_request, my_signups, register
+from actions.services import Sender
+from knowledge.ateliers import messages as signup_messages
+from knowledge.ateliers.signups import atelier_ics, cancel, match_request, my_signups, register
 from knowledge.models import Atelier, Citizen
-from knowledge.place_search import ateliers_near
-from knowledge.places import active_places
+from knowledge.places import messages as say
+from knowledge.places.catalogue import active_places
+from knowledge.places.search import ateliers_near
 
 log = logging.getLogger(__name__)
 
@@ -47,14 +50,14 @@ ALREADY_CANCELLED_TEXT = "Cette inscription est déjà annulée."
 NOT_YOURS_TEXT = "Je ne trouve pas cette inscription parmi les vôtres."
 
 
-def _citizen_id(sender: services.Sender) -> int | None:
+def _citizen_id(sender: Sender) -> int | None:
     with services.database().session() as session:
         return session.scalar(
             select(Citizen.id).where(Citizen.channel == sender.channel, Citizen.external_id == sender.user_id)
         )
 
 
-class CitizenAction(Action):
+class CitizenAction(Action, ABC):
     """An action on the citizen's own sign-ups: it runs only for a sender our bot described and we know."""
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
@@ -70,15 +73,16 @@ class CitizenAction(Action):
             dispatcher.utter_message(text=TROUBLE_TEXT, buttons=[REQUEST_HUMAN])
         return []
 
-    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, sender: services.Sender, citizen_id: int) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, sender: Sender, citizen_id: int) -> None:
+        """Do the action for this citizen."""
 
 
 class ActionAtelierRegister(CitizenAction):
     def name(self) -> str:
         return "action_atelier_register"
 
-    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, sender: services.Sender, citizen_id: int) -> None:
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, sender: Sender, citizen_id: int) -> None:
         atelier_id = services.entity(tracker, "atelier")
         if atelier_id is None:
             atelier_id = _choose(dispatcher, tracker)
@@ -118,7 +122,7 @@ def _choose(dispatcher: CollectingDispatcher, tracker: Tracker) -> int | None:
     return None
 
 
-def _sign_up(dispatcher: CollectingDispatcher, atelier_id: int, citizen_id: int, sender: services.Sender) -> None:
+def _sign_up(dispatcher: CollectingDispatcher, atelier_id: int, citizen_id: int, sender: Sender) -> None:
     now = datetime.now(UTC)
     settings = services.settings()
     result = register(
@@ -136,13 +140,13 @@ def _sign_up(dispatcher: CollectingDispatcher, atelier_id: int, citizen_id: int,
     with services.database().session() as session:
         atelier = session.get(Atelier, atelier_id)
         place = active_places(session, [atelier.place_source_id or ""]).get(atelier.place_source_id or "")
-        keyboard = [[say.cancel_button(result.registration_id or 0)], [MY_ATELIERS]]
+        keyboard = [[signup_messages.cancel_button(result.registration_id or 0)], [MY_ATELIERS]]
         if result.status == "waiting":
-            text = say.waiting_text(atelier, place, result.position)
+            text = signup_messages.waiting_text(atelier, place, result.position)
             dispatcher.utter_message(json_message={"text": text, "keyboard": keyboard})
             return
         ics = atelier_ics(atelier, place).decode("utf-8")
-        text = say.confirmed_text(atelier, place, sender.first_name)
+        text = signup_messages.confirmed_text(atelier, place, sender.first_name)
     document = {"filename": "atelier.ics", "content": ics}
     dispatcher.utter_message(json_message={"text": text, "keyboard": keyboard, "document": document})
 
@@ -151,7 +155,7 @@ class ActionAtelierCancel(CitizenAction):
     def name(self) -> str:
         return "action_atelier_cancel"
 
-    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, sender: services.Sender, citizen_id: int) -> None:
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, sender: Sender, citizen_id: int) -> None:
         registration_id = services.entity(tracker, "registration")
         if registration_id is None:
             registration_id = _pick_to_cancel(dispatcher, tracker, citizen_id)
@@ -179,7 +183,9 @@ def _pick_to_cancel(dispatcher: CollectingDispatcher, tracker: Tracker, citizen_
         chosen = match_request([item.atelier for item in signups], text) if not text.startswith("/") else []
         if len(chosen) == 1 and (len(signups) == 1 or len(chosen) < len(signups)):
             return next(item.registration.id for item in signups if item.atelier.id == chosen[0].id)
-        dispatcher.utter_message(json_message={"text": WHICH_TO_CANCEL, "keyboard": say.my_signups_keyboard(signups)})
+        dispatcher.utter_message(
+            json_message={"text": WHICH_TO_CANCEL, "keyboard": signup_messages.my_signups_keyboard(signups)}
+        )
         return None
 
 
@@ -187,9 +193,9 @@ class ActionMyAteliers(CitizenAction):
     def name(self) -> str:
         return "action_my_ateliers"
 
-    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, sender: services.Sender, citizen_id: int) -> None:
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, sender: Sender, citizen_id: int) -> None:
         with services.database().session() as session:
             signups = my_signups(session, citizen_id, datetime.now(UTC))
-            text, keyboard = say.my_signups_text(signups), say.my_signups_keyboard(signups)
+            text, keyboard = signup_messages.my_signups_text(signups), signup_messages.my_signups_keyboard(signups)
         keyboard.append([FIND_PLACE])
         dispatcher.utter_message(json_message={"text": text, "keyboard": keyboard})

@@ -14,10 +14,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from actions import services
 from actions.menu import ASK_QUESTION, REQUEST_HUMAN
-from knowledge import place_messages as say
-from knowledge.communes import Resolution, communes
-from knowledge.place_search import ateliers_near, cards, nearest, service_for_text
-from knowledge.places import services_catalogue
+from knowledge.places import messages as say
+from knowledge.places.catalogue import services_catalogue
+from knowledge.places.communes import Resolution, communes
+from knowledge.places.search import ateliers_near, cards, nearest, service_for_text
 
 log = logging.getLogger(__name__)
 

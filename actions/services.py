@@ -10,7 +10,7 @@ from typing import Any
 from rasa_sdk import Tracker
 
 from knowledge.db import Database
-from knowledge.place_index import IndexCache
+from knowledge.places.index import IndexCache
 from knowledge.settings import DataSettings
 
 

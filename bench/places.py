@@ -31,20 +31,20 @@ from bench.pipeline import start_measured
 from bot.processes import action_server, bot_process, rasa_server
 from bot.settings import Settings
 from bot.supervisor import Supervisor, free_port
-from knowledge.communes import communes
 from knowledge.db import Database
 from knowledge.migrate import upgrade
-from knowledge.place_index import PlaceIndex
-from knowledge.places import standard
+from knowledge.places.catalogue import standard
+from knowledge.places.communes import communes
+from knowledge.places.index import PlaceIndex
 from tests.fake_telegram import FakeTelegram
 
 IMPORT_CHILD = """
 import resource, sys, time
 from datetime import UTC, datetime
-from knowledge.communes import communes
-from knowledge.communes import communes
+from knowledge.places.communes import communes
+from knowledge.places.communes import communes
 from knowledge.db import Database
-from knowledge.places import import_places_from
+from knowledge.places.catalogue import import_places_from
 communes()  # loaded once per process, as in a running service
 database = Database(sys.argv[1])
 start = time.perf_counter()

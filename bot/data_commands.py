@@ -14,14 +14,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
 
 from bot.settings import Settings
-from knowledge.atelier_sources import AtelierSourceError
-from knowledge.ateliers import import_ateliers_from
-from knowledge.communes import communes
+from knowledge.ateliers.signups import import_ateliers_from
+from knowledge.ateliers.sources import AtelierSourceError
 from knowledge.db import Database
 from knowledge.migrate import upgrade
-from knowledge.place_index import PlaceIndex
-from knowledge.place_search import as_contract, service_named
-from knowledge.places import DEMO_ATELIERS, DEMO_PLACES, import_places_from, place_count
+from knowledge.places.catalogue import DEMO_ATELIERS, DEMO_PLACES, import_places_from, place_count
+from knowledge.places.communes import communes
+from knowledge.places.index import PlaceIndex
+from knowledge.places.search import as_contract, service_named
 from knowledge.sources import SourceError
 
 log = logging.getLogger(__name__)

@@ -17,10 +17,10 @@ from telegram.ext import ContextTypes, JobQueue
 
 from bot.replies import Reply, buttons_from
 from bot.settings import Settings
+from knowledge.ateliers.messages import renderers
 from knowledge.db import Database
 from knowledge.notifications import claim, due_ids, mark_sent, prepare, release
-from knowledge.place_messages import renderers
-from knowledge.places import import_places_from
+from knowledge.places.catalogue import import_places_from
 from knowledge.sources import SourceError
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from telegram.ext import ContextTypes, JobQueue
 
 from bot.settings import Settings
-from knowledge.ateliers import purge_registrations
+from knowledge.ateliers.signups import purge_registrations
 from knowledge.conversations import purge_expired, sensitive_senders
 from knowledge.db import Database
 from knowledge.tracker_retention import purge_tracker_events

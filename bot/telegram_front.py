@@ -52,7 +52,13 @@ GROUP_LOCATION_TEXT = (
     "et évitez de partager votre position dans un groupe."
 )
 CHOICE_MARK = "➜"
-COMMANDS = {"start": "/greet", "menu": "/help", "aide": "/help"}
+COMMANDS = {"start": "/greet", "menu": "/help", "aide": "/help", "lieux": "/find_place", "ateliers": "/my_ateliers"}
+MENU_COMMANDS = [
+    ("start", "Menu principal"),
+    ("lieux", "Trouver de l'aide près de chez moi"),
+    ("ateliers", "Mes ateliers"),
+    ("aide", "Ce que je sais faire"),
+]
 
 
 class TelegramFront:
@@ -217,7 +223,7 @@ async def _post_init(application: Application) -> None:
     settings: Settings = application.bot_data["settings"]
     me = await application.bot.get_me()
     log.info("Connected to Telegram as @%s (id %s)", me.username, me.id)
-    await application.bot.set_my_commands([("start", "Menu principal"), ("aide", "Ce que je sais faire")])
+    await application.bot.set_my_commands(MENU_COMMANDS)
     database = application.bot_data["database"]
     schedule_retention_purge(application.job_queue, database, settings)
     schedule_outbox(application.job_queue, database, application.bot_data["front"])

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from knowledge.atelier_sources import AtelierRecord, AtelierSourceError, ParsedAteliers, Rejected, parse_ateliers
+from knowledge.ateliers.sources import AtelierRecord, AtelierSourceError, ParsedAteliers, Rejected, parse_ateliers
 
 DATA = Path(__file__).resolve().parent / "data" / "ateliers"
 PARIS = ZoneInfo("Europe/Paris")

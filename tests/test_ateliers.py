@@ -10,8 +10,8 @@ import pytest
 from icalendar import Calendar
 from sqlalchemy import func, select
 
-from knowledge.atelier_sources import AtelierRecord
-from knowledge.ateliers import (
+from knowledge.ateliers.messages import renderers
+from knowledge.ateliers.signups import (
     CANCELLED,
     PROMOTED,
     REMINDER,
@@ -24,13 +24,13 @@ from knowledge.ateliers import (
     reminder_due,
     upcoming,
 )
+from knowledge.ateliers.sources import AtelierRecord
 from knowledge.conversations import Contact, record_message
 from knowledge.db import Database
 from knowledge.french import PARIS
 from knowledge.models import Atelier, Citizen, Notification, Registration
 from knowledge.notifications import claim, due_ids, mark_sent, prepare
-from knowledge.place_messages import renderers
-from knowledge.places import DEMO_ATELIERS, DEMO_PLACES, import_places_from
+from knowledge.places.catalogue import DEMO_ATELIERS, DEMO_PLACES, import_places_from
 
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 START = datetime(2026, 12, 8, 14, 0, tzinfo=PARIS)
@@ -201,7 +201,7 @@ def test_calendar_file_has_the_atelier(places: Database) -> None:
     atelier_id = _atelier(places)
     with places.session() as session:
         atelier = session.get(Atelier, atelier_id)
-        from knowledge.places import active_places
+        from knowledge.places.catalogue import active_places
 
         place = active_places(session, ["demo-50502-1"])["demo-50502-1"]
         data = atelier_ics(atelier, place)
@@ -222,7 +222,7 @@ def test_signups_list_only_what_is_to_come(places: Database, tmp_path: Path) -> 
 
 
 def test_signups_are_purged_after_the_retention_and_keep_the_citizen_until_then(places: Database) -> None:
-    from knowledge.ateliers import purge_registrations
+    from knowledge.ateliers.signups import purge_registrations
     from knowledge.conversations import purge_expired
 
     atelier_id = _atelier(places, capacity=5)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.communes import (
+from knowledge.places.communes import (
     DATA_PATH,
     MAX_CANDIDATES,
     Commune,

@@ -25,7 +25,7 @@ import opening_hours
 import pytest
 import recurring_ical_events
 
-from knowledge.places import standard
+from knowledge.places.catalogue import standard
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "knowledge" / "data"

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from knowledge import hours
-from knowledge.hours import HoursStatus, hours_status, is_open_between, parse_hours
+from knowledge.places import hours
+from knowledge.places.hours import HoursStatus, hours_status, is_open_between, parse_hours
 
 PARIS = ZoneInfo("Europe/Paris")
 UTC = ZoneInfo("UTC")

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from sqlalchemy import select
@@ -14,15 +16,15 @@ from sqlalchemy import select
 from actions import services
 from actions.ateliers import NO_SENDER_TEXT, NOT_YOURS_TEXT, ActionAtelierCancel, ActionAtelierRegister
 from actions.places import ActionFindPlace
-from knowledge import place_messages as say
-from knowledge.atelier_sources import AtelierRecord
-from knowledge.ateliers import import_ateliers, register
+from knowledge.ateliers.signups import import_ateliers, register
+from knowledge.ateliers.sources import AtelierRecord
 from knowledge.conversations import Contact, record_message
 from knowledge.db import Database
 from knowledge.french import PARIS
 from knowledge.models import Atelier, Registration
-from knowledge.place_index import IndexCache
-from knowledge.places import DEMO_PLACES, import_places_from
+from knowledge.places import messages as say
+from knowledge.places.catalogue import DEMO_PLACES, import_places_from
+from knowledge.places.index import IndexCache
 from tests.test_actions import run
 from tests.test_actions import tracker as action_tracker
 
@@ -161,3 +163,12 @@ def test_nobody_cancels_the_sign_up_of_someone_else(demo: Database) -> None:
     assert messages[0]["text"] == NOT_YOURS_TEXT
     with demo.session() as session:
         assert session.get(Registration, signed.registration_id).status == "confirmed"
+
+
+def test_the_action_server_registers_every_action_of_the_domain() -> None:
+    from rasa_sdk.executor import ActionExecutor
+
+    executor = ActionExecutor()
+    executor.register_package("actions")
+    domain = yaml.safe_load((Path(__file__).resolve().parent.parent / "nlu/domain/places.yml").read_text())
+    assert set(domain["actions"]) <= set(executor.actions)

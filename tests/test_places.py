@@ -19,8 +19,8 @@ from bot.cli import main
 from knowledge.db import Database
 from knowledge.migrate import upgrade
 from knowledge.models import Place
-from knowledge.place_index import IndexCache, PlaceIndex, haversine_km
-from knowledge.places import DEMO_PLACES, import_places_from, standard
+from knowledge.places.catalogue import DEMO_PLACES, import_places_from, standard
+from knowledge.places.index import IndexCache, PlaceIndex, haversine_km
 from knowledge.sources import SourceError
 
 T0 = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
@@ -146,7 +146,7 @@ def test_demo_file_loads_completely(database: Database) -> None:
 
 
 def _random_index(count: int, seed: int) -> PlaceIndex:
-    from knowledge.place_index import IndexedPlace
+    from knowledge.places.index import IndexedPlace
 
     rng = random.Random(seed)
     services = standard().choices["services"]

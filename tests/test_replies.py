@@ -62,3 +62,22 @@ def test_long_payloads_travel_under_a_short_key() -> None:
     payloads.encode(long + "1")
     payloads.encode(long + "2")
     assert payloads.decode(key) is None  # forgotten: the bot then says the button expired
+
+
+def test_a_long_reply_keeps_its_map_pin_first_and_its_file_and_buttons_last() -> None:
+    from bot.replies import Document, Venue
+
+    text = ("Un lieu. " * 300 + "\n\n") * 3
+    custom = {
+        "text": text,
+        "keyboard": [[{"title": "Plus de lieux", "payload": "/more_places"}]],
+        "venue": {"latitude": 49.1, "longitude": -1.1, "title": "Médiathèque", "address": "Saint-Lô"},
+        "document": {"filename": "atelier.ics", "content": "BEGIN:VCALENDAR"},
+    }
+    replies = from_rasa([{"custom": custom}])
+    assert len(replies) >= 2
+    assert replies[0].venue == Venue(49.1, -1.1, "Médiathèque", "Saint-Lô")
+    assert all(r.venue is None for r in replies[1:])
+    assert replies[-1].document == Document("atelier.ics", b"BEGIN:VCALENDAR")
+    assert all(r.document is None and not r.buttons for r in replies[:-1])
+    assert replies[-1].buttons[0][0].title == "Plus de lieux"

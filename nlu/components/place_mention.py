@@ -1,7 +1,7 @@
 """A Rasa NLU component that understands a place typed as an answer: a postcode or a commune name, alone or with
 a few words ("50000", "st lo", "j'habite cherbourg").
 
-The commune index of knowledge/communes.py (a dataset derived from La Poste's and INSEE's open data, fuzzy names
+The commune index of knowledge/places/communes.py (a dataset derived from La Poste's and INSEE's open data, fuzzy names
 with rapidfuzz) decides whether the whole message is a place. If so, the intent becomes `inform_place`, whatever
 the classifier or the unusual-input check said (a bare number is "unusual" otherwise). A place inside a question
 ("de l'aide à st lo") keeps the classifier's intent: the action reads the place from the text itself.
@@ -20,7 +20,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KE
 from rasa.shared.nlu.training_data.message import Message
 
 from components.base import ConfiguredComponent
-from knowledge.communes import communes
+from knowledge.places.communes import communes
 
 PLACE_INTENT = "inform_place"
 KEEP_INTENTS = ("danger",)

@@ -8,7 +8,7 @@ from icalendar import Calendar
 
 from bot.settings import Settings
 from bot.telegram_front import GROUP_LOCATION_TEXT
-from knowledge.place_messages import ASK_LOCATION, WHICH_COMMUNE
+from knowledge.places.messages import ASK_LOCATION, WHICH_COMMUNE
 from tests.e2e.test_telegram import button_titles, press, say
 from tests.fake_telegram import FakeTelegram
 
@@ -121,3 +121,11 @@ def test_cancelling_by_saying_so(bot: Settings, telegram: FakeTelegram, chat_id:
     press(telegram, chat_id, ateliers, button)
     (done,) = say(telegram, chat_id, "je ne pourrai pas venir à l'atelier, annulez mon inscription")
     assert done["text"] == "C'est annulé. Merci d'avoir libéré votre place."
+
+
+def test_commands_in_the_menu_lead_to_places_and_ateliers(bot: Settings, telegram: FakeTelegram, chat_id: int) -> None:
+    assert [c["command"] for c in telegram.commands()] == ["start", "lieux", "ateliers", "aide"]
+    (asked,) = say(telegram, chat_id, "/lieux")
+    assert asked["text"] == ASK_LOCATION
+    (mine,) = say(telegram, chat_id, "/ateliers")
+    assert mine["text"] == "Vous n'êtes inscrit(e) à aucun atelier à venir."

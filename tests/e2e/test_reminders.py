@@ -12,8 +12,8 @@ from sqlalchemy import select, update
 from bot.processes import bot_process
 from bot.settings import Settings
 from bot.supervisor import Supervisor
-from knowledge.atelier_sources import AtelierRecord
-from knowledge.ateliers import cancel, import_ateliers, register
+from knowledge.ateliers.signups import cancel, import_ateliers, register
+from knowledge.ateliers.sources import AtelierRecord
 from knowledge.conversations import Contact, record_message
 from knowledge.db import Database
 from knowledge.models import Atelier, Notification

@@ -18,10 +18,11 @@ from icalendar import Calendar, Event
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from knowledge.atelier_sources import AtelierRecord, Rejected, parse_ateliers
+from knowledge.ateliers.sources import AtelierRecord, Rejected, parse_ateliers
 from knowledge.db import Database
 from knowledge.french import PARIS, WEEKDAYS
 from knowledge.models import Atelier, Notification, Place, Registration
+from knowledge.places.catalogue import postal_address
 from knowledge.sources import read_source
 
 DEFAULT_CAPACITY = 10
@@ -429,13 +430,7 @@ def atelier_ics(atelier: Atelier, place: Place | None) -> bytes:
     event.add("dtend", atelier.end.astimezone(PARIS))
     event.add("summary", atelier.title)
     if place is not None:
-        fields = place.fields
-        address = ", ".join(
-            part
-            for part in (place.nom, fields.get("adresse"), f"{place.code_postal or ''} {place.commune}".strip())
-            if part
-        )
-        event.add("location", address)
+        event.add("location", postal_address(place, with_name=True))
         event.add("geo", (place.latitude, place.longitude))
     description = atelier.description or atelier.theme
     if description:

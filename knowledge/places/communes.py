@@ -34,7 +34,7 @@ from typing import Literal
 
 from rapidfuzz import fuzz, process
 
-DATA_PATH = Path(__file__).resolve().parent / "data" / "communes.csv"
+DATA_PATH = Path(__file__).resolve().parent.parent / "data" / "communes.csv"
 
 MAX_TEXT_LENGTH = 200  # resolve(): a longer text is not a place
 MAX_SENTENCE_LENGTH = 1000  # find_in_sentence(): a longer text is not searched

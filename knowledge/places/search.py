@@ -10,11 +10,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from knowledge.ateliers import AtelierView, upcoming
-from knowledge.hours import HoursStatus, hours_status
+from knowledge.ateliers.signups import AtelierView, upcoming
 from knowledge.models import Place
-from knowledge.place_index import Nearby, PlaceIndex
-from knowledge.places import active_places, services_catalogue
+from knowledge.places.catalogue import active_places, services_catalogue
+from knowledge.places.hours import HoursStatus, hours_status
+from knowledge.places.index import Nearby, PlaceIndex
 
 MAX_DISTANCE_KM = 30.0
 """Beyond this, a place is not "near": the citizen is offered France services and the national map instead."""

@@ -24,14 +24,14 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from knowledge.communes import CommuneIndex, communes
 from knowledge.db import Database
 from knowledge.models import Place
+from knowledge.places.communes import CommuneIndex, communes
 from knowledge.sources import SourceError, decode_utf8, read_source
 
 log = logging.getLogger(__name__)
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 STANDARD_PATH = DATA_DIR / "places_standard.json"
 DEMO_PLACES = DATA_DIR / "places_demo.csv"
 DEMO_ATELIERS = DATA_DIR / "ateliers_demo.ics"

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from knowledge.db import Database
 from knowledge.models import Place
-from knowledge.places import split_values
+from knowledge.places.catalogue import split_values
 
 EARTH_RADIUS_KM = 6371.0088
 RECHECK_SECONDS = 30.0
