@@ -83,13 +83,23 @@ def _registration(session: Session, notification: Notification) -> tuple[Registr
     return registration, atelier, place
 
 
-def render_reminder(session: Session, notification: Notification, now: datetime) -> Outgoing | None:
+def _seat_to_come(
+    session: Session, notification: Notification, now: datetime
+) -> tuple[Registration, Atelier, Place | None] | None:
+    """The confirmed sign-up of a notification, if its atelier still takes place and is to come."""
     found = _registration(session, notification)
     if found is None:
         return None
-    registration, atelier, place = found
+    registration, atelier, _place = found
     if registration.status != "confirmed" or atelier.cancelled or atelier.start <= now:
         return None
+    return found
+
+
+def render_reminder(session: Session, notification: Notification, now: datetime) -> Outgoing | None:
+    if (found := _seat_to_come(session, notification, now)) is None:
+        return None
+    registration, atelier, place = found
     text = (
         f"Rappel : votre atelier a lieu {relative_day(atelier.start, now)} à {clock(atelier.start)}.\n\n"
         f"{atelier_details(atelier, place)}\n\n"
@@ -99,12 +109,9 @@ def render_reminder(session: Session, notification: Notification, now: datetime)
 
 
 def render_promoted(session: Session, notification: Notification, now: datetime) -> Outgoing | None:
-    found = _registration(session, notification)
-    if found is None:
+    if (found := _seat_to_come(session, notification, now)) is None:
         return None
     registration, atelier, place = found
-    if registration.status != "confirmed" or atelier.cancelled or atelier.start <= now:
-        return None
     text = f"Bonne nouvelle : une place s'est libérée. Vous êtes inscrit(e) :\n\n{atelier_details(atelier, place)}"
     return Outgoing(notification.chat_id or 0, text, [[cancel_button(registration.id)]])
 
