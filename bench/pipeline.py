@@ -27,12 +27,12 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.processes import action_server, bot_process, rasa_server
-from bot.settings import Settings
-from bot.supervisor import (
+from bot.services.processes import action_server, bot_process, rasa_server
+from bot.services.supervisor import (
     Supervisor,
     free_port,
 )
+from bot.settings import Settings
 from knowledge.migrate import upgrade
 from tests.fake_telegram import FakeTelegram
 

@@ -28,9 +28,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.pipeline import start_measured
-from bot.processes import action_server, bot_process, rasa_server
+from bot.services.processes import action_server, bot_process, rasa_server
+from bot.services.supervisor import Supervisor, free_port
 from bot.settings import Settings
-from bot.supervisor import Supervisor, free_port
 from knowledge.db import Database
 from knowledge.migrate import upgrade
 from knowledge.places.catalogue import standard

@@ -25,7 +25,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.rasa_client import RasaClient
+from bot.rasa.client import RasaClient
 from knowledge.privacy import mask_sensitive
 from knowledge.safety import assess
 

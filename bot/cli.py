@@ -29,8 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as error:  # the operator gets one clear line; details at DEBUG
-        from bot.rasa_project import TrainingError
-        from bot.supervisor import ServiceFailed
+        from bot.rasa.project import TrainingError
+        from bot.services.supervisor import ServiceFailed
 
         if isinstance(error, TrainingError | ServiceFailed | ConfigurationError):
             print(f"passerelle: {error}", file=sys.stderr)
@@ -94,20 +94,20 @@ def _configure_logging(level: str) -> None:
 
 
 def _run(settings: Settings, _args: argparse.Namespace) -> int:
-    from bot import processes
+    from bot.services import processes
 
     return processes.run_all(settings, with_bot=True)
 
 
 def _serve(settings: Settings, _args: argparse.Namespace) -> int:
-    from bot import processes
+    from bot.services import processes
 
     return processes.run_all(settings, with_bot=False)
 
 
 def _bot(settings: Settings, _args: argparse.Namespace) -> int:
     if settings.telegram_token:
-        from bot.telegram_front import run_telegram
+        from bot.telegram.front import run_telegram
 
         run_telegram(settings)
     else:
@@ -121,13 +121,13 @@ def _bot(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _classify(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.classify import run_classify
+    from bot.tools.classify import run_classify
 
     return asyncio.run(run_classify(args.rasa_url or settings.rasa_url, settings.rasa_timeout))
 
 
 def _eval(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.evaluation import run_eval
+    from bot.tools.evaluation import run_eval
 
     return run_eval(settings, only=args.only, fresh=args.fresh)
 
@@ -141,7 +141,7 @@ def _db(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _nlu(settings: Settings, args: argparse.Namespace) -> int:
-    from bot import rasa_project
+    from bot.rasa import project as rasa_project
 
     if args.action == "build":
         log.info("FAQ data built from %d fiches", rasa_project.build_faq_data())
@@ -173,7 +173,7 @@ def _fiches(_settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _places(settings: Settings, args: argparse.Namespace) -> int:
-    from bot import data_commands
+    from bot.tools import data_commands
 
     if args.action == "import":
         return data_commands.import_places(settings, args.path, full=args.full)
@@ -184,7 +184,7 @@ def _places(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _ateliers(settings: Settings, args: argparse.Namespace) -> int:
-    from bot import data_commands
+    from bot.tools import data_commands
 
     return data_commands.import_ateliers(settings, args.path, place=args.place, capacity=args.capacity)
 

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.dialogue import Dialogue
-from bot.rasa_client import RasaClient
+from bot.rasa.client import RasaClient
 from bot.replies import Button, Reply
+from bot.services.supervisor import LOG_DIR
 from bot.settings import Settings
-from bot.supervisor import LOG_DIR
 from knowledge.conversations import Contact
 from knowledge.db import Database
 from knowledge.settings import VAR_DIR

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.rasa_client import RasaClient, RasaUnavailable
+from bot.rasa.client import RasaClient, RasaUnavailable
 from bot.replies import Reply, from_rasa
 from knowledge.conversations import Contact, record_message
 from knowledge.db import Database

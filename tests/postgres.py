@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psycopg
 
-from bot.supervisor import free_port
+from bot.services.supervisor import free_port
 
 
 def find_bin_dir() -> Path | None:

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import threading
 
-from bot.supervisor import free_port
+from bot.services.supervisor import free_port
 
 
 class TcpProxy:

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from bot.rasa_project import NLU_DIR, current_model, rasa_env, validate
+from bot.rasa.project import NLU_DIR, current_model, rasa_env, validate
 from bot.settings import Settings
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.evaluation import (
+from bot.tools.evaluation import (
     BASELINE,
     CANDIDATES,
     KEPT,

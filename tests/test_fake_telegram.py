@@ -19,7 +19,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
-from bot.supervisor import free_port
+from bot.services.supervisor import free_port
 from tests.fake_telegram import FakeTelegram
 
 CHAT = 4242

@@ -8,8 +8,8 @@ from collections import Counter
 
 import yaml
 
-from bot.evaluation import HELDOUT, OUT_OF_SCOPE, load_heldout
-from bot.rasa_project import NLU_DIR, build_faq_data
+from bot.rasa.project import NLU_DIR, build_faq_data
+from bot.tools.evaluation import HELDOUT, OUT_OF_SCOPE, load_heldout
 from knowledge.fiches import TOPICS_FILE, load_topics
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import yaml
 
-from bot import rasa_project
-from bot.rasa_project import GENERATED_DATA, build_faq_data, model_hash, model_path, train, write_endpoints
+from bot.rasa import project as rasa_project
+from bot.rasa.project import GENERATED_DATA, build_faq_data, model_hash, model_path, train, write_endpoints
 from knowledge.fiches import faq_intent, load_fiches
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.callbacks import CALLBACK_DATA_LIMIT, CallbackPayloads
 from bot.dialogue import as_user_text, is_payload
 from bot.replies import TELEGRAM_TEXT_LIMIT, Button, Reply, from_rasa
+from bot.telegram.callbacks import CALLBACK_DATA_LIMIT, CallbackPayloads
 
 
 def test_text_with_buttons_becomes_one_reply_with_a_button_per_row() -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.supervisor import Service, ServiceFailed, Supervisor, free_port
+from bot.services.supervisor import Service, ServiceFailed, Supervisor, free_port
 
 SLEEPER = [sys.executable, "-c", "import time; print('up', flush=True); time.sleep(60)"]
 

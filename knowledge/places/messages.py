@@ -107,7 +107,7 @@ def register_button(view: AtelierView) -> dict[str, str]:
 
 def more_button(latitude: float, longitude: float, offset: int, service_code: int | None) -> dict[str, str]:
     """The next page of the same search (the service by its rank in the standard, to keep the payload short)."""
-    parts = [f'"latitude":{latitude:.5f}', f'"longitude":{longitude:.5f}', f'"offset":{offset}']
+    parts = [f'"latitude":{latitude:.3f}', f'"longitude":{longitude:.3f}', f'"offset":{offset}']
     if service_code is not None:
         parts.append(f'"service":{service_code}')
     return {"title": "Plus de lieux", "payload": "/more_places{" + ",".join(parts) + "}"}

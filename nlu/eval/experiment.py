@@ -1,6 +1,6 @@
 """Train one NLU configuration and parse messages with it. Runs in Rasa's environment (.venv-rasa, Python 3.10).
 
-Driven by `passerelle eval` (bot/evaluation.py), which computes the measures; this script only trains and parses:
+Driven by `passerelle eval` (bot/tools/evaluation.py), which computes the measures; this script only trains and parses:
 
     .venv-rasa/bin/python nlu/eval/experiment.py --config CONFIG --data nlu/data --work DIR \
         --texts texts.json [--folds 5] --out result.json

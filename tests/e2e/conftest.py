@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.data_commands import ensure_places
-from bot.processes import action_server, bot_process, rasa_server
-from bot.rasa_project import TrainingError, current_model
+from bot.rasa.project import TrainingError, current_model
+from bot.services.processes import action_server, bot_process, rasa_server
+from bot.services.supervisor import Supervisor, free_port
 from bot.settings import Settings
-from bot.supervisor import Supervisor, free_port
+from bot.tools.data_commands import ensure_places
 from knowledge.migrate import upgrade
 from tests.fake_telegram import FakeTelegram
 from tests.tcp_proxy import TcpProxy

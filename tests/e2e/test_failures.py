@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.dialogue import RASA_DOWN_TEXT
+from bot.services.supervisor import Supervisor
 from bot.settings import Settings
-from bot.supervisor import Supervisor
 from tests.e2e.test_telegram import say
 from tests.fake_telegram import FakeTelegram
 from tests.tcp_proxy import TcpProxy

@@ -7,7 +7,7 @@ import pytest
 from icalendar import Calendar
 
 from bot.settings import Settings
-from bot.telegram_front import GROUP_LOCATION_TEXT
+from bot.telegram.front import GROUP_LOCATION_TEXT
 from knowledge.places.messages import ASK_LOCATION, WHICH_COMMUNE
 from tests.e2e.test_telegram import button_titles, press, say
 from tests.fake_telegram import FakeTelegram

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from bot.processes import bot_process
+from bot.services.processes import bot_process
+from bot.services.supervisor import Supervisor
 from bot.settings import Settings
-from bot.supervisor import Supervisor
 from knowledge.ateliers.signups import cancel, import_ateliers, register
 from knowledge.ateliers.sources import AtelierRecord
 from knowledge.conversations import Contact, record_message

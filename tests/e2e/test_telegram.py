@@ -9,7 +9,7 @@ from sqlalchemy.engine import make_url
 
 from bot.dialogue import EMPTY_MESSAGE_TEXT
 from bot.settings import Settings
-from bot.telegram_front import ONLY_TEXT_TEXT
+from bot.telegram.front import ONLY_TEXT_TEXT
 from knowledge.fiches import get_fiche
 from tests.fake_telegram import FakeTelegram
 

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.evaluation import EXPERIMENT, load_heldout
-from bot.rasa_project import NLU_DIR, build_faq_data, rasa_env
+from bot.rasa.project import NLU_DIR, build_faq_data, rasa_env
 from bot.settings import Settings
+from bot.tools.evaluation import EXPERIMENT, load_heldout
 
 pytestmark = pytest.mark.e2e
 

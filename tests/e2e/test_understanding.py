@@ -17,9 +17,9 @@ from actions.fallback import (
     REPEATED_TEXT,
 )
 from actions.feedback import FAILED_TEXT
-from bot.evaluation import evaluate_at
-from bot.rasa_client import RasaClient
+from bot.rasa.client import RasaClient
 from bot.settings import Settings
+from bot.tools.evaluation import evaluate_at
 from knowledge.fiches import get_fiche
 from knowledge.settings import PROJECT_ROOT
 from tests.e2e.test_telegram import MENU, button_titles, press, say

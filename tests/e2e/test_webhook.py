@@ -7,9 +7,9 @@ import time
 import httpx
 import pytest
 
-from bot.processes import bot_process
+from bot.services.processes import bot_process
+from bot.services.supervisor import Supervisor, free_port
 from bot.settings import Settings
-from bot.supervisor import Supervisor, free_port
 from tests.fake_telegram import FakeTelegram
 
 pytestmark = pytest.mark.e2e

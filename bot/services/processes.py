@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bot.data_commands import ensure_places
-from bot.rasa_project import NLU_DIR, current_model, rasa_env, write_endpoints
+from bot.rasa.project import NLU_DIR, current_model, rasa_env, write_endpoints
+from bot.services.supervisor import LOG_DIR, Service, ServiceFailed, Supervisor
 from bot.settings import Settings
-from bot.supervisor import LOG_DIR, Service, ServiceFailed, Supervisor
+from bot.tools.data_commands import ensure_places
 from knowledge.migrate import upgrade
 from knowledge.settings import PROJECT_ROOT, VAR_DIR
 

@@ -8,7 +8,7 @@ import logging
 import sys
 from typing import Any, TextIO
 
-from bot.rasa_client import RasaClient, RasaUnavailable
+from bot.rasa.client import RasaClient, RasaUnavailable
 from knowledge.fiches import topic_of_intent
 
 log = logging.getLogger(__name__)

@@ -31,14 +31,14 @@ from telegram.ext import (
     filters,
 )
 
-from bot.callbacks import CallbackPayloads
-from bot.concurrency import PerChatUpdateProcessor
 from bot.dialogue import Dialogue
-from bot.outbox import schedule_outbox, schedule_places_refresh
-from bot.rasa_client import RasaClient
+from bot.rasa.client import RasaClient
 from bot.replies import Reply
-from bot.retention import schedule_retention_purge
 from bot.settings import Settings
+from bot.telegram.callbacks import CallbackPayloads
+from bot.telegram.concurrency import PerChatUpdateProcessor
+from bot.telegram.outbox import schedule_outbox, schedule_places_refresh
+from bot.telegram.retention import schedule_retention_purge
 from knowledge.conversations import Contact
 from knowledge.db import Database
 
@@ -89,7 +89,8 @@ class TelegramFront:
 
     async def on_location(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         location = update.effective_message.location
-        payload = f'/share_location{{"latitude":{location.latitude:.5f},"longitude":{location.longitude:.5f}}}'
+        # Rounded to about 100 m: enough to find the nearest places, less precise a trace of where someone is.
+        payload = f'/share_location{{"latitude":{location.latitude:.3f},"longitude":{location.longitude:.3f}}}'
         await self._answer(update, context, payload=payload)
 
     async def on_group_location(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

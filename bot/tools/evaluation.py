@@ -26,10 +26,10 @@ from typing import Any
 
 import yaml
 
-from bot.classify import prediction
-from bot.rasa_client import RasaClient
-from bot.rasa_project import NLU_DIR, RASA_VERSION, TrainingError, build_faq_data, rasa_env
+from bot.rasa.client import RasaClient
+from bot.rasa.project import NLU_DIR, RASA_VERSION, TrainingError, build_faq_data, rasa_env
 from bot.settings import Settings
+from bot.tools.classify import prediction
 from knowledge.fiches import topic_of_intent
 from knowledge.settings import PROJECT_ROOT, VAR_DIR
 

@@ -1,0 +1,1 @@
+"""The processes of Passerelle and the supervisor that starts and stops them."""

@@ -1,0 +1,1 @@
+"""The Telegram front (python-telegram-bot): handlers, rendering, and the jobs of the bot process."""

@@ -1,0 +1,1 @@
+"""Operator commands behind `passerelle`: classify, evaluation, data imports and queries."""
