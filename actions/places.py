@@ -17,7 +17,7 @@ from actions.menu import ASK_QUESTION, REQUEST_HUMAN
 from knowledge.places import messages as say
 from knowledge.places.catalogue import services_catalogue
 from knowledge.places.communes import Resolution, communes
-from knowledge.places.search import ateliers_near, cards, nearest, service_for_text
+from knowledge.places.search import MAX_DISTANCE_KM, ateliers_near, cards, service_for_text
 
 log = logging.getLogger(__name__)
 
@@ -140,12 +140,12 @@ def _answer(
                 dispatcher.utter_message(json_message={"text": "\n".join(lines), "keyboard": keyboard})
                 return
             dispatcher.utter_message(text=say.NO_ATELIER_NEAR.format(label=label))
-        found = nearest(index, latitude, longitude, limit=PAGE, offset=offset, service=service)
+        found = index.nearest(latitude, longitude, limit=PAGE, offset=offset, service=service, max_km=MAX_DISTANCE_KM)
         header = say.HEADER_SERVICE.format(label=label, service=service) if service else say.HEADER.format(label=label)
         if offset:
             header = say.HEADER_MORE.format(label=label)
         if not found and service and offset == 0:
-            found = nearest(index, latitude, longitude, limit=PAGE)
+            found = index.nearest(latitude, longitude, limit=PAGE, max_km=MAX_DISTANCE_KM)
             header, service = say.NO_SERVICE_NEAR.format(service=service), None
         if not found:
             if offset:

@@ -47,6 +47,15 @@ class DataSettings(BaseSettings):
         description="File path or URL of the national places export, re-imported every night (--full).",
     )
 
+    ateliers_sources: str = Field(
+        default="",
+        description="File paths or URLs (YAML, CSV, iCalendar) of ateliers, space-separated, re-imported every night.",
+    )
+
+    @property
+    def atelier_source_list(self) -> list[str]:
+        return self.ateliers_sources.split()
+
     @model_validator(mode="after")
     def _sensitive_is_shortest(self) -> DataSettings:
         if self.sensitive_retention_days > self.retention_days:

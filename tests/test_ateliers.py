@@ -274,3 +274,21 @@ def test_cli_refuses_an_unusable_source_and_imports_nothing(
     with database.session() as session:
         assert session.scalars(select(Atelier)).first() is None
     database.dispose()
+
+
+def test_nightly_imports_refresh_the_ateliers_and_survive_a_broken_source(
+    database: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bot.settings import Settings
+    from bot.tools.data_commands import ensure_places, nightly_imports
+
+    settings = Settings(database_url=database.url)  # type: ignore[call-arg]
+    ensure_places(settings)  # an empty database gets the demo places and ateliers
+    with database.session() as session:
+        first = session.scalar(select(func.count()).select_from(Atelier))
+    assert first and first > 20
+    broken = settings.model_copy(update={"ateliers_sources": f"{tmp_path / 'missing.ics'} {DEMO_ATELIERS}"})
+    nightly_imports(broken, database)
+    assert "Ateliers import from" in caplog.text and "missing.ics" in caplog.text
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(Atelier)) == first

@@ -37,7 +37,8 @@ from bot.replies import Reply
 from bot.settings import Settings
 from bot.telegram.callbacks import CallbackPayloads
 from bot.telegram.concurrency import PerChatUpdateProcessor
-from bot.telegram.outbox import schedule_outbox, schedule_places_refresh
+from bot.telegram.nightly import schedule_nightly_imports
+from bot.telegram.outbox import schedule_outbox
 from bot.telegram.retention import schedule_retention_purge
 from knowledge.conversations import Contact
 from knowledge.db import Database
@@ -228,7 +229,7 @@ async def _post_init(application: Application) -> None:
     database = application.bot_data["database"]
     schedule_retention_purge(application.job_queue, database, settings)
     schedule_outbox(application.job_queue, database, application.bot_data["front"])
-    schedule_places_refresh(application.job_queue, database, settings)
+    schedule_nightly_imports(application.job_queue, database, settings)
 
 
 async def _post_shutdown(application: Application) -> None:

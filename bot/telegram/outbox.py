@@ -1,4 +1,4 @@
-"""Deliver the outbox (reminders, waiting-list promotions, cancellations) and refresh places every night.
+"""Deliver the outbox (reminders, waiting-list promotions, cancellations).
 
 Timers live in the database (knowledge/notifications.py): the job armed here at start polls what is due, so a
 restart loses nothing, and the claim in the database means two bot processes never send a row twice."""
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -16,16 +16,12 @@ from telegram.error import Forbidden, TelegramError
 from telegram.ext import ContextTypes, JobQueue
 
 from bot.replies import Reply, buttons_from
-from bot.settings import Settings
 from knowledge.ateliers.messages import renderers
 from knowledge.db import Database
 from knowledge.notifications import claim, due_ids, mark_sent, prepare, release
-from knowledge.places.catalogue import import_places_from
-from knowledge.sources import SourceError
 
 log = logging.getLogger(__name__)
 OUTBOX_JOB = "outbox"
-PLACES_JOB = "places-refresh"
 POLL_SECONDS = 5.0
 RETRY_IN = timedelta(minutes=2)
 
@@ -81,23 +77,3 @@ async def deliver_one(bot: Bot, database: Database, front: Front, notification_i
         return
     await asyncio.to_thread(mark_sent, database, notification_id, datetime.now(UTC))
     log.info("Outbox: notification %s sent", notification_id)
-
-
-def schedule_places_refresh(job_queue: JobQueue | None, database: Database, settings: Settings) -> None:
-    """With PLACES_SOURCE, re-import the national file every night (--full); a failure keeps the current data."""
-    if job_queue is None or not settings.places_source:
-        return
-    data = {"database": database, "source": settings.places_source}
-    job_kwargs = {"misfire_grace_time": 6 * 3600, "coalesce": True, "replace_existing": True, "id": PLACES_JOB}
-    job_queue.run_daily(_refresh_places, time(4, 15), name=PLACES_JOB, data=data, job_kwargs=job_kwargs)
-
-
-async def _refresh_places(context: ContextTypes.DEFAULT_TYPE) -> None:
-    database: Database = context.job.data["database"]
-    source: str = context.job.data["source"]
-    try:
-        report = await asyncio.to_thread(import_places_from, database, source, datetime.now(UTC), full=True)
-    except (SourceError, SQLAlchemyError) as error:
-        log.error("Nightly places import from %s failed, current data kept: %s", source, error)
-        return
-    log.info("Nightly places import from %s: %s", source, report.summary())

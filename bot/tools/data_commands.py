@@ -110,20 +110,38 @@ def near(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def ensure_places(settings: Settings) -> None:
-    """At start-up, a database without places gets PLACES_SOURCE, or else the demo data (clearly marked demo)."""
+    """At start-up, a database without places gets PLACES_SOURCE, or else the demo data (clearly marked demo),
+    and the ateliers of their sources."""
     database = Database(settings.database_url)
     try:
         with database.session() as session:
             if place_count(session):
                 return
-        now = datetime.now(UTC)
-        source = settings.places_source or str(DEMO_PLACES)
-        report = import_places_from(database, source, now, full=True)
-        log.info("No places yet: imported %s (%s)", source, report.summary())
-        if not settings.places_source:
-            ateliers = import_ateliers_from(database, str(DEMO_ATELIERS), now)
-            log.info("Demo ateliers: %s", ateliers.summary())
-    except (SourceError, AtelierSourceError, SQLAlchemyError) as error:
+        refresh(settings, database, places_source=settings.places_source or str(DEMO_PLACES))
+    except SQLAlchemyError as error:
         log.error("Could not load places at start-up (%s); place search will find nothing until an import", error)
     finally:
         database.dispose()
+
+
+def nightly_imports(settings: Settings, database: Database) -> None:
+    """Every night: PLACES_SOURCE again (--full), and the ateliers' sources (their recurring events move on)."""
+    refresh(settings, database, places_source=settings.places_source)
+
+
+def refresh(settings: Settings, database: Database, *, places_source: str | None) -> None:
+    """Import the places (--full) then the ateliers: ATELIERS_SOURCES, or the demo feed when no real places are
+    configured. Each failure is logged and keeps the current data."""
+    now = datetime.now(UTC)
+    if places_source:
+        try:
+            report = import_places_from(database, places_source, now, full=True)
+            log.info("Places imported from %s: %s", places_source, report.summary())
+        except (SourceError, SQLAlchemyError) as error:
+            log.error("Places import from %s failed, current data kept: %s", places_source, error)
+    for source in settings.atelier_source_list or ([] if settings.places_source else [str(DEMO_ATELIERS)]):
+        try:
+            ateliers = import_ateliers_from(database, source, now)
+            log.info("Ateliers imported from %s: %s", source, ateliers.summary())
+        except (SourceError, AtelierSourceError, SQLAlchemyError) as error:
+            log.error("Ateliers import from %s failed, current data kept: %s", source, error)

@@ -79,19 +79,6 @@ class PlaceCard:
     ateliers: list[AtelierView]
 
 
-def nearest(
-    index: PlaceIndex,
-    latitude: float,
-    longitude: float,
-    *,
-    limit: int = 3,
-    offset: int = 0,
-    service: str | None = None,
-    max_km: float | None = MAX_DISTANCE_KM,
-) -> list[Nearby]:
-    return index.nearest(latitude, longitude, limit=limit, offset=offset, service=service, max_km=max_km)
-
-
 def cards(session: Session, found: list[Nearby], now: datetime, *, ateliers_per_place: int = 2) -> list[PlaceCard]:
     """Full details of the places found, with their hours now and their next ateliers."""
     places = active_places(session, [item.place.source_id for item in found])
