@@ -9,14 +9,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions import services
 from actions.menu import ASK_QUESTION, FIND_PLACE, REQUEST_HUMAN
-from actions.places import LAST_LOCATION, ask_location
+from actions.places import ATELIERS, LAST_LOCATION, LOOKING_FOR, ask_location
 from actions.services import Sender
 from knowledge.ateliers import messages as signup_messages
 from knowledge.ateliers.signups import atelier_ics, cancel, match_request, my_signups, register
@@ -67,36 +67,41 @@ class CitizenAction(Action, ABC):
             if sender is None or citizen_id is None:
                 dispatcher.utter_message(text=NO_SENDER_TEXT, buttons=[FIND_PLACE, ASK_QUESTION])
                 return []
-            self.act(dispatcher, tracker, sender, citizen_id)
+            return self.act(dispatcher, tracker, sender, citizen_id) or []
         except SQLAlchemyError:
             log.exception("%s failed", self.name())
             dispatcher.utter_message(text=TROUBLE_TEXT, buttons=[REQUEST_HUMAN])
         return []
 
     @abstractmethod
-    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, sender: Sender, citizen_id: int) -> None:
-        """Do the action for this citizen."""
+    def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, sender: Sender, citizen_id: int
+    ) -> list[EventType] | None:
+        """Do the action for this citizen; maybe return events."""
 
 
 class ActionAtelierRegister(CitizenAction):
     def name(self) -> str:
         return "action_atelier_register"
 
-    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, sender: Sender, citizen_id: int) -> None:
+    def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, sender: Sender, citizen_id: int
+    ) -> list[EventType] | None:
         atelier_id = services.entity(tracker, "atelier")
         if atelier_id is None:
-            atelier_id = _choose(dispatcher, tracker)
+            last = tracker.get_slot(LAST_LOCATION)
+            if not isinstance(last, dict) or "lat" not in last:
+                ask_location(dispatcher, ASK_WHERE_FOR_ATELIER)
+                return [SlotSet(LOOKING_FOR, ATELIERS)]  # the place, once given, is answered with its ateliers
+            atelier_id = _choose(dispatcher, tracker, last)
         if atelier_id is not None:
             _sign_up(dispatcher, int(atelier_id), citizen_id, sender)
+        return None
 
 
-def _choose(dispatcher: CollectingDispatcher, tracker: Tracker) -> int | None:
+def _choose(dispatcher: CollectingDispatcher, tracker: Tracker, last: dict[str, Any]) -> int | None:
     """A sign-up typed in words: the atelier near the last place searched that fits the weekday and title, or a
     choice of buttons (None)."""
-    last = tracker.get_slot(LAST_LOCATION)
-    if not isinstance(last, dict) or "lat" not in last:
-        ask_location(dispatcher, ASK_WHERE_FOR_ATELIER)
-        return None
     now = datetime.now(UTC)
     label = str(last.get("label") or "chez vous")
     index = services.place_index().get()
@@ -155,7 +160,9 @@ class ActionAtelierCancel(CitizenAction):
     def name(self) -> str:
         return "action_atelier_cancel"
 
-    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, sender: Sender, citizen_id: int) -> None:
+    def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, sender: Sender, citizen_id: int
+    ) -> list[EventType] | None:
         registration_id = services.entity(tracker, "registration")
         if registration_id is None:
             registration_id = _pick_to_cancel(dispatcher, tracker, citizen_id)
@@ -193,9 +200,12 @@ class ActionMyAteliers(CitizenAction):
     def name(self) -> str:
         return "action_my_ateliers"
 
-    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, sender: Sender, citizen_id: int) -> None:
+    def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, sender: Sender, citizen_id: int
+    ) -> list[EventType] | None:
         with services.database().session() as session:
             signups = my_signups(session, citizen_id, datetime.now(UTC))
             text, keyboard = signup_messages.my_signups_text(signups), signup_messages.my_signups_keyboard(signups)
         keyboard.append([FIND_PLACE])
         dispatcher.utter_message(json_message={"text": text, "keyboard": keyboard})
+        return None

@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 
 PAGE = 3
 LAST_LOCATION = "last_location"
+LOOKING_FOR = "looking_for"
+ATELIERS = "ateliers"
+"""`looking_for`: the citizen asked for an atelier before saying where they are."""
 TROUBLE_TEXT = (
     "Désolé, je n'arrive pas à chercher les lieux pour le moment. Réessayez dans un instant, s'il vous plaît."
 )
@@ -79,14 +82,19 @@ class ActionFindPlace(Action):
         longitude = _float(services.entity(tracker, "longitude"), place.lon)
         offset = max(0, int(_float(services.entity(tracker, "offset"), 0)))
         service = _service(tracker, text)
-        wants_ateliers = "atelier" in _fold(text) and not text.startswith("/")
+        wants_ateliers = tracker.get_slot(LOOKING_FOR) == ATELIERS or (
+            "atelier" in _fold(text) and not text.startswith("/")
+        )
         try:
             _answer(dispatcher, latitude, longitude, place.label, offset, service, wants_ateliers)
         except SQLAlchemyError:
             log.exception("Place search failed")
             dispatcher.utter_message(text=TROUBLE_TEXT, buttons=[REQUEST_HUMAN, ASK_QUESTION])
             return []
-        return [SlotSet(LAST_LOCATION, {"lat": latitude, "lon": longitude, "label": place.label})]
+        return [
+            SlotSet(LAST_LOCATION, {"lat": latitude, "lon": longitude, "label": place.label}),
+            SlotSet(LOOKING_FOR, None),
+        ]
 
 
 def _float(value: Any, default: float) -> float:

@@ -106,7 +106,10 @@ def test_places_near_a_postcode_with_a_venue_and_the_next_page(demo: Database) -
     assert message["venue"]["title"] in message["text"].split("\n\n")[1]
     more = message["keyboard"][-1][0]
     assert more["title"] == "Plus de lieux" and more["payload"].startswith('/more_places{"latitude":49.1')
-    assert events == [SlotSet("last_location", {"lat": 49.10996, "lon": -1.07756, "label": "50000 Saint-Lô"})]
+    assert events == [
+        SlotSet("last_location", {"lat": 49.10996, "lon": -1.07756, "label": "50000 Saint-Lô"}),
+        SlotSet("looking_for", None),
+    ]
     _, page = run(
         ActionFindPlace(),
         tracker("more_places", more["payload"], {"latitude": 49.10996, "longitude": -1.07756, "offset": 3}),
@@ -172,3 +175,16 @@ def test_the_action_server_registers_every_action_of_the_domain() -> None:
     executor.register_package("actions")
     domain = yaml.safe_load((Path(__file__).resolve().parent.parent / "nlu/domain/places.yml").read_text())
     assert set(domain["actions"]) <= set(executor.actions)
+
+
+def test_a_sign_up_before_saying_where_asks_where_then_shows_the_ateliers_there(demo: Database) -> None:
+    from actions.ateliers import ASK_WHERE_FOR_ATELIER
+
+    _atelier(demo, NOW + timedelta(days=3))
+    events, messages = run(ActionAtelierRegister(), tracker("atelier_register", "je veux m'inscrire à un atelier"))
+    assert custom(messages) == {"text": ASK_WHERE_FOR_ATELIER, "request_location": True}
+    assert events == [SlotSet("looking_for", "ateliers")]
+    _, messages = run(ActionFindPlace(), tracker("inform_place", "50000", slots={"looking_for": "ateliers"}))
+    answer = custom(messages)
+    assert answer["text"].startswith("Les prochains ateliers près de 50000 Saint-Lô :")
+    assert answer["keyboard"][0][0]["title"].startswith("S'inscrire : Atelier smartphone")
