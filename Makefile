@@ -22,7 +22,7 @@ help:
 	@echo "make serve  start only the Rasa server and the action server"
 	@echo "make train  train the Rasa model if its inputs changed"
 	@echo "make eval   evaluate the model on the held-out split, write nlu/eval/report.md"
-	@echo "make bench  measure set-up, training, start-up and message latency"
+	@echo "make bench  measure set-up, training, start-up, message latency and the places search"
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	@test -n "$(PYTHON_APP)" || { echo "Python 3.11 not found: install it or set PYTHON_APP=/path/to/python3.11" >&2; exit 1; }
@@ -65,6 +65,7 @@ eval: train
 
 bench: train
 	$(VENV)/bin/python bench/pipeline.py
+	$(VENV)/bin/python bench/places.py
 
 clean:
 	rm -rf $(VENV) $(RASA_VENV) nlu/models var
