@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
@@ -46,13 +45,6 @@ def due_ids(session: Session, now: datetime, limit: int = 100) -> list[int]:
             .order_by(Notification.due_at, Notification.id)
             .limit(limit)
         )
-    )
-
-
-def next_due(session: Session) -> datetime | None:
-    """When the next unsent notification is due (to arm a timer)."""
-    return session.scalar(
-        select(Notification.due_at).where(Notification.sent_at.is_(None)).order_by(Notification.due_at).limit(1)
     )
 
 
@@ -101,14 +93,3 @@ def release(database: Database, notification_id: int, now: datetime, retry_in: t
             notification.sent_at, notification.outcome = now, "failed"
         else:
             notification.claimed_at, notification.due_at = None, now + retry_in
-
-
-def pending(session: Session, kind: str | None = None) -> list[Notification]:
-    query = select(Notification).where(Notification.sent_at.is_(None))
-    if kind:
-        query = query.where(Notification.kind == kind)
-    return list(session.scalars(query.order_by(Notification.due_at)))
-
-
-def as_dict(outgoing: Outgoing) -> dict[str, Any]:
-    return {"chat_id": outgoing.chat_id, "text": outgoing.text, "buttons": outgoing.buttons}

@@ -292,3 +292,28 @@ def test_nightly_imports_refresh_the_ateliers_and_survive_a_broken_source(
     assert "Ateliers import from" in caplog.text and "missing.ics" in caplog.text
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(Atelier)) == first
+
+
+def test_a_failed_send_is_retried_later_then_given_up(places: Database) -> None:
+    from knowledge.notifications import MAX_ATTEMPTS, release
+
+    atelier_id = _atelier(places, capacity=5)
+    (citizen,) = _citizens(places, 1)
+    register(places, atelier_id, citizen, 5000, "Ana", NOW, reminder_hour=HOUR)
+    due_at = reminder_due(START, HOUR)
+    (notification_id,) = _due(places, due_at)
+    moment = due_at
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        assert claim(places, notification_id, moment), f"attempt {attempt}"
+        release(places, notification_id, moment, timedelta(minutes=2))
+        assert _due(places, moment + timedelta(minutes=1)) == []  # not before the retry time
+        moment += timedelta(minutes=2)
+    with places.session() as session:
+        notification = session.get(Notification, notification_id)
+        assert (notification.outcome, notification.attempts) == ("failed", MAX_ATTEMPTS)
+    assert _due(places, moment + timedelta(days=1)) == []
+
+
+def _due(database: Database, now: datetime) -> list[int]:
+    with database.session() as session:
+        return due_ids(session, now)
