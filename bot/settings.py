@@ -31,6 +31,11 @@ class Settings(DataSettings):
     telegram_base_file_url: str = Field(
         default="https://api.telegram.org/file/bot", description="Bot API file endpoint."
     )
+    telegram_bot_username: str | None = Field(
+        default=None,
+        description="The bot's @username, for invitation links printed by `passerelle staff invite` "
+        "(asked from Telegram with the token when unset).",
+    )
     telegram_webhook_url: str | None = Field(
         default=None, description="Public HTTPS URL for webhook mode; long polling when unset."
     )

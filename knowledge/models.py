@@ -203,3 +203,50 @@ class Notification(Base):
     """sent, skipped (no longer relevant) or failed."""
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime]
+
+
+class Structure(Base):
+    """A member structure of the network (EPN, médiathèque, association, the lending département…)."""
+
+    __tablename__ = "structures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    commune: Mapped[str] = mapped_column(String(255), default="")
+    place_source_id: Mapped[str | None] = mapped_column(String(255))
+    """Its place in the national data, if it is one."""
+    created_at: Mapped[datetime]
+
+
+class StaffMember(Base):
+    """A person of the team, known by their numeric Telegram user id (never a username); one account per person."""
+
+    __tablename__ = "staff_members"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    first_name: Mapped[str] = mapped_column(String(64), default="")
+    role: Mapped[str] = mapped_column(String(16))
+    """conseiller, mediateur or coordinateur."""
+    structure_id: Mapped[int] = mapped_column(ForeignKey("structures.id", ondelete="CASCADE"), index=True)
+    available: Mapped[bool] = mapped_column(default=False, server_default=false())
+    joined_at: Mapped[datetime]
+    removed_at: Mapped[datetime | None]
+
+    structure: Mapped[Structure] = relationship()
+
+
+class Invitation(Base):
+    """A single-use code that makes its holder a member of a structure with a role. Only its hash is stored."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    structure_id: Mapped[int] = mapped_column(ForeignKey("structures.id", ondelete="CASCADE"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_members.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    used_by_user_id: Mapped[int | None] = mapped_column(BigInteger)

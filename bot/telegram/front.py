@@ -35,6 +35,7 @@ from bot.dialogue import Dialogue
 from bot.rasa.client import RasaClient
 from bot.replies import Reply
 from bot.settings import Settings
+from bot.staff.accounts import StaffAccounts
 from bot.telegram.callbacks import CallbackPayloads
 from bot.telegram.concurrency import PerChatUpdateProcessor
 from bot.telegram.nightly import schedule_nightly_imports
@@ -216,6 +217,7 @@ def build_application(settings: Settings) -> Application:
     retention = timedelta(days=settings.retention_days)
     sensitive_retention = timedelta(days=settings.sensitive_retention_days)
     front = TelegramFront(Dialogue(rasa, database, retention, sensitive_retention))
+    StaffAccounts(database).register(application)  # before the dialogue: staff commands never reach Rasa
     front.register(application)
     application.bot_data.update(settings=settings, front=front, rasa=rasa, database=database)
     return application

@@ -1,0 +1,197 @@
+"""Staff accounts in Telegram: `/start <code>` (an invitation), `/inviter` and `/equipe` (coordinators).
+
+These handlers run before the dialogue (a lower handler group) and stop the update there: a staff command never
+reaches Rasa. Every permission comes from the sender's Telegram user id looked up in our database; a button only
+says what was pressed, never who may do it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+from telegram import BotCommandScopeChat, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    filters,
+)
+
+from knowledge.db import Database
+from knowledge.models import StaffMember
+from knowledge.staff import (
+    COORDINATEUR,
+    DEFAULT_VALIDITY,
+    ROLE_LABELS,
+    ROLES,
+    create_invitation,
+    deep_link,
+    member_of,
+    redeem,
+    remove_member,
+    team,
+)
+
+log = logging.getLogger(__name__)
+
+STAFF_GROUP = -1
+CALLBACK_PREFIX = "staff|"
+JOINED_TEXT = "Bienvenue, {name}. Vous faites partie de l'équipe « {structure} » comme {role}."
+COORDINATOR_HELP = "Tapez /inviter pour inviter une personne, /equipe pour voir l'équipe."
+REFUSED_TEXT = (
+    "Ce lien d'invitation n'est pas valable : il a déjà servi, il a expiré, ou il est incomplet. "
+    "Demandez un nouveau lien à la personne qui vous l'a envoyé."
+)
+FOR_TEAM_TEXT = "Cette commande est réservée à l'équipe d'accompagnement. Pour poser une question, tapez /start."
+COORDINATORS_ONLY_TEXT = "Seul un coordinateur de votre structure peut faire cela."
+WHO_TEXT = "Qui voulez-vous inviter dans l'équipe « {structure} » ?"
+LINK_TEXT = (
+    "Voici le lien d'invitation pour un poste de {role}. Il ne sert qu'une fois et reste valable {days} jours. "
+    "Transmettez-le à la personne, par exemple par SMS :\n{link}"
+)
+TEAM_TEXT = "L'équipe « {structure} » :"
+REMOVED_TEXT = "{name} ne fait plus partie de l'équipe."
+REMOVAL_TEXTS = {
+    "not_allowed": COORDINATORS_ONLY_TEXT,
+    "not_found": "Cette personne ne fait déjà plus partie de l'équipe.",
+    "self": "Vous ne pouvez pas vous retirer vous-même de l'équipe.",
+}
+STALE_BUTTON_TEXT = "Ce bouton n'est plus valable."
+TEAM_COMMANDS = [("start", "Menu principal"), ("equipe", "L'équipe de ma structure")]
+COORDINATOR_COMMANDS = [("inviter", "Inviter une personne dans l'équipe")]
+"""The menu of a staff member's own chat (Telegram's per-chat command scope); citizens keep the public menu."""
+
+
+class StaffAccounts:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def register(self, application: Application) -> None:
+        private = filters.ChatType.PRIVATE
+        handlers = [
+            CommandHandler("start", self.on_invitation, filters=private, has_args=True),
+            CommandHandler("inviter", self.on_invite, filters=private),
+            CommandHandler("equipe", self.on_team, filters=private),
+            CallbackQueryHandler(self.on_button, pattern=rf"^{CALLBACK_PREFIX.replace('|', '[|]')}"),
+        ]
+        for handler in handlers:
+            application.add_handler(handler, group=STAFF_GROUP)
+
+    async def on_invitation(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        user, code = update.effective_user, (context.args or [""])[0]
+        result = await asyncio.to_thread(
+            redeem, self.database, code[:64], user.id, user.first_name or "", datetime.now(UTC)
+        )
+        if result.status == "joined":
+            commands = TEAM_COMMANDS + (COORDINATOR_COMMANDS if result.role == COORDINATEUR else [])
+            await context.bot.set_my_commands(commands, scope=BotCommandScopeChat(user.id))
+            text = JOINED_TEXT.format(
+                name=user.first_name or "", structure=result.structure, role=ROLE_LABELS[result.role or ""]
+            )
+            if result.role == COORDINATEUR:
+                text += "\n\n" + COORDINATOR_HELP
+        else:
+            text = REFUSED_TEXT
+        await update.effective_message.reply_text(text)
+        raise ApplicationHandlerStop
+
+    async def on_invite(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        structure = await asyncio.to_thread(self._coordinator_structure, update.effective_user.id)
+        if structure is None:
+            await update.effective_message.reply_text(await self._refusal(update.effective_user.id))
+            raise ApplicationHandlerStop
+        buttons = [
+            [InlineKeyboardButton(ROLE_LABELS[role].capitalize(), callback_data=f"{CALLBACK_PREFIX}invite|{role}")]
+            for role in ROLES
+        ]
+        await update.effective_message.reply_text(
+            WHO_TEXT.format(structure=structure), reply_markup=InlineKeyboardMarkup(buttons)
+        )
+        raise ApplicationHandlerStop
+
+    async def on_team(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        listing = await asyncio.to_thread(self._team, update.effective_user.id)
+        if listing is None:
+            await update.effective_message.reply_text(FOR_TEAM_TEXT)
+            raise ApplicationHandlerStop
+        text, buttons = listing
+        await update.effective_message.reply_text(text, reply_markup=InlineKeyboardMarkup(buttons) if buttons else None)
+        raise ApplicationHandlerStop
+
+    async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        _, action, value = [*(query.data or "").split("|"), "", ""][:3]
+        user_id = update.effective_user.id
+        if action == "invite" and value in ROLES:
+            text = await asyncio.to_thread(self._invite, user_id, value, context.bot.username)
+        elif action == "remove" and value.isdigit():
+            text = await asyncio.to_thread(self._remove, user_id, int(value))
+        else:
+            log.warning("Forged or stale staff button %r from Telegram user %s", query.data, user_id)
+            text = STALE_BUTTON_TEXT
+        await query.answer()
+        await context.bot.send_message(update.effective_chat.id, text)
+        raise ApplicationHandlerStop
+
+    # --- database work, in a thread ------------------------------------------------------------------------
+
+    def _coordinator_structure(self, user_id: int) -> str | None:
+        with self.database.session() as session:
+            member = member_of(session, user_id)
+            return member.structure.name if member is not None and member.role == COORDINATEUR else None
+
+    async def _refusal(self, user_id: int) -> str:
+        def is_staff() -> bool:
+            with self.database.session() as session:
+                return member_of(session, user_id) is not None
+
+        return COORDINATORS_ONLY_TEXT if await asyncio.to_thread(is_staff) else FOR_TEAM_TEXT
+
+    def _team(self, user_id: int) -> tuple[str, list[list[InlineKeyboardButton]]] | None:
+        with self.database.session() as session:
+            member = member_of(session, user_id)
+            if member is None:
+                return None
+            people = team(session, member.structure_id)
+            lines = [TEAM_TEXT.format(structure=member.structure.name)]
+            lines += [f"• {p.first_name or 'Sans prénom'} — {ROLE_LABELS[p.role]}" for p in people]
+            buttons = []
+            if member.role == COORDINATEUR:
+                buttons = [
+                    [
+                        InlineKeyboardButton(
+                            f"Retirer {p.first_name or 'cette personne'}",
+                            callback_data=f"{CALLBACK_PREFIX}remove|{p.id}",
+                        )
+                    ]
+                    for p in people
+                    if p.id != member.id
+                ]
+            return "\n".join(lines), buttons
+
+    def _invite(self, user_id: int, role: str, bot_username: str) -> str:
+        now = datetime.now(UTC)
+        with self.database.session() as session:
+            member = member_of(session, user_id)
+            if member is None or member.role != COORDINATEUR:
+                log.warning("Telegram user %s tried to invite without being a coordinator", user_id)
+                return COORDINATORS_ONLY_TEXT
+            code = create_invitation(session, member.structure, role, now, created_by=member)
+        return LINK_TEXT.format(role=ROLE_LABELS[role], days=DEFAULT_VALIDITY.days, link=deep_link(bot_username, code))
+
+    def _remove(self, user_id: int, member_id: int) -> str:
+        with self.database.session() as session:
+            outcome = remove_member(session, user_id, member_id, datetime.now(UTC))
+            if outcome != "removed":
+                return REMOVAL_TEXTS[outcome]
+            removed = session.get(StaffMember, member_id)
+            return REMOVED_TEXT.format(name=removed.first_name if removed else "Cette personne")
+
+
+def _remove_button(member: StaffMember) -> InlineKeyboardButton:
+    name = member.first_name or "cette personne"
+    return InlineKeyboardButton(f"Retirer {name}", callback_data=f"{CALLBACK_PREFIX}remove|{member.id}")
