@@ -38,3 +38,16 @@ def purge_tracker_events(
         return deleted
     finally:
         engine.dispose()
+
+
+def erase_tracker_events(tracker_store_url: str, sender_id: str) -> int:
+    """Delete every Rasa event of one sender (a citizen's erasure request); 0 when the table does not exist yet."""
+    engine = make_engine(tracker_store_url)
+    try:
+        if not inspect(engine).has_table("events"):
+            return 0
+        with engine.begin() as connection:
+            result = connection.execute(text("DELETE FROM events WHERE sender_id = :sender"), {"sender": sender_id})
+            return result.rowcount or 0
+    finally:
+        engine.dispose()

@@ -38,6 +38,7 @@ from bot.settings import Settings
 from bot.staff.accounts import StaffAccounts
 from bot.telegram.callbacks import CallbackPayloads
 from bot.telegram.concurrency import PerChatUpdateProcessor
+from bot.telegram.forget import Forget
 from bot.telegram.nightly import schedule_nightly_imports
 from bot.telegram.outbox import schedule_outbox
 from bot.telegram.retention import schedule_retention_purge
@@ -60,6 +61,7 @@ MENU_COMMANDS = [
     ("lieux", "Trouver de l'aide près de chez moi"),
     ("ateliers", "Mes ateliers"),
     ("aide", "Ce que je sais faire"),
+    ("oubli", "Effacer mes données"),
 ]
 
 
@@ -218,6 +220,7 @@ def build_application(settings: Settings) -> Application:
     sensitive_retention = timedelta(days=settings.sensitive_retention_days)
     front = TelegramFront(Dialogue(rasa, database, retention, sensitive_retention))
     StaffAccounts(database).register(application)  # before the dialogue: staff commands never reach Rasa
+    Forget(database, settings.tracker_store_url).register(application)
     front.register(application)
     application.bot_data.update(settings=settings, front=front, rasa=rasa, database=database)
     return application

@@ -362,20 +362,28 @@ def cancel(database: Database, registration_id: int, citizen_id: int, now: datet
         session.refresh(registration)
         if registration.status == "cancelled":
             return Cancellation("already_cancelled", registration.atelier_id)
-        freed = registration.status == "confirmed"
-        registration.status, registration.updated_at = "cancelled", now
-        promoted = None
-        if freed and atelier is not None and not atelier.cancelled and atelier.start > now:
-            promoted = session.scalars(
-                select(Registration)
-                .where(Registration.atelier_id == atelier.id, Registration.status == "waiting")
-                .order_by(Registration.created_at, Registration.id)
-                .limit(1)
-            ).first()
-            if promoted is not None:
-                promoted.status, promoted.updated_at = "confirmed", now
-                add_notification(session, PROMOTED, promoted.id, promoted.chat_id, now, now)
-        return Cancellation("cancelled", registration.atelier_id, promoted.id if promoted else None)
+        promoted = leave(session, registration, atelier, now)
+        return Cancellation("cancelled", registration.atelier_id, promoted)
+
+
+def leave(session: Session, registration: Registration, atelier: Atelier | None, now: datetime) -> int | None:
+    """Mark a sign-up cancelled; if it held a seat of an atelier to come, promote the first on the waiting list
+    (told at once). Call it with the atelier row locked. Returns the promoted registration's id."""
+    freed = registration.status == "confirmed"
+    registration.status, registration.updated_at = "cancelled", now
+    if not freed or atelier is None or atelier.cancelled or atelier.start <= now:
+        return None
+    promoted = session.scalars(
+        select(Registration)
+        .where(Registration.atelier_id == atelier.id, Registration.status == "waiting")
+        .order_by(Registration.created_at, Registration.id)
+        .limit(1)
+    ).first()
+    if promoted is None:
+        return None
+    promoted.status, promoted.updated_at = "confirmed", now
+    add_notification(session, PROMOTED, promoted.id, promoted.chat_id, now, now)
+    return promoted.id
 
 
 @dataclass(frozen=True)
