@@ -145,3 +145,11 @@ def remove_member(session: Session, coordinator_user_id: int, member_id: int, no
     member.removed_at, member.available = now, False
     log.info("Staff member %s removed by coordinator %s", member.id, coordinator.id)
     return "removed"
+
+
+def set_available(session: Session, user_id: int, available: bool) -> StaffMember | None:
+    """A staff member says they can (or cannot) take handoffs now; None for someone who is not staff."""
+    member = member_of(session, user_id)
+    if member is not None:
+        member.available = available
+    return member

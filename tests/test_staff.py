@@ -112,3 +112,16 @@ def test_cli_prints_a_deep_link(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     monkeypatch.delenv("TELEGRAM_BOT_USERNAME")
     assert main(["staff", "invite", "--role", "conseiller", "--structure", "EPN"]) == 2
     assert "set TELEGRAM_BOT_USERNAME" in capsys.readouterr().err
+
+
+def test_availability_is_for_staff_only_and_ends_with_removal(database: Database) -> None:
+    from knowledge.staff import set_available
+
+    redeem(database, _invite(database), 1001, "Ana", NOW)
+    redeem(database, _invite(database, CONSEILLER), 1002, "Bob", NOW)
+    with database.session() as session:
+        assert set_available(session, 1002, True).available is True
+        assert set_available(session, 9999, True) is None
+        remove_member(session, 1001, member_of(session, 1002).id, NOW)
+    with database.session() as session:
+        assert set_available(session, 1002, True) is None

@@ -33,6 +33,7 @@ from knowledge.staff import (
     member_of,
     redeem,
     remove_member,
+    set_available,
     team,
 )
 
@@ -61,7 +62,14 @@ REMOVAL_TEXTS = {
     "self": "Vous ne pouvez pas vous retirer vous-même de l'équipe.",
 }
 STALE_BUTTON_TEXT = "Ce bouton n'est plus valable."
-TEAM_COMMANDS = [("start", "Menu principal"), ("equipe", "L'équipe de ma structure")]
+AVAILABLE_TEXT = "C'est noté : vous êtes disponible pour répondre aux personnes. Tapez /indispo quand vous partez."
+UNAVAILABLE_TEXT = "C'est noté : vous n'êtes plus disponible. Tapez /dispo quand vous revenez."
+TEAM_COMMANDS = [
+    ("start", "Menu principal"),
+    ("dispo", "Je suis disponible"),
+    ("indispo", "Je ne suis plus disponible"),
+    ("equipe", "L'équipe de ma structure"),
+]
 COORDINATOR_COMMANDS = [("inviter", "Inviter une personne dans l'équipe")]
 """The menu of a staff member's own chat (Telegram's per-chat command scope); citizens keep the public menu."""
 
@@ -76,6 +84,8 @@ class StaffAccounts:
             CommandHandler("start", self.on_invitation, filters=private, has_args=True),
             CommandHandler("inviter", self.on_invite, filters=private),
             CommandHandler("equipe", self.on_team, filters=private),
+            CommandHandler("dispo", self.on_available, filters=private),
+            CommandHandler("indispo", self.on_unavailable, filters=private),
             CallbackQueryHandler(self.on_button, pattern=rf"^{CALLBACK_PREFIX.replace('|', '[|]')}"),
         ]
         for handler in handlers:
@@ -120,6 +130,22 @@ class StaffAccounts:
             raise ApplicationHandlerStop
         text, buttons = listing
         await update.effective_message.reply_text(text, reply_markup=InlineKeyboardMarkup(buttons) if buttons else None)
+        raise ApplicationHandlerStop
+
+    async def on_available(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self._availability(update, available=True)
+
+    async def on_unavailable(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self._availability(update, available=False)
+
+    async def _availability(self, update: Update, *, available: bool) -> None:
+        def change() -> bool:
+            with self.database.session() as session:
+                return set_available(session, update.effective_user.id, available) is not None
+
+        is_staff = await asyncio.to_thread(change)
+        text = (AVAILABLE_TEXT if available else UNAVAILABLE_TEXT) if is_staff else FOR_TEAM_TEXT
+        await update.effective_message.reply_text(text)
         raise ApplicationHandlerStop
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

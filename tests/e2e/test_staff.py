@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.settings import Settings
-from bot.staff.accounts import FOR_TEAM_TEXT, REFUSED_TEXT
+from bot.staff.accounts import AVAILABLE_TEXT, FOR_TEAM_TEXT, REFUSED_TEXT
 from knowledge.db import Database
 from knowledge.staff import COORDINATEUR, create_invitation, structure_named
 from tests.e2e.test_telegram import button_titles, press
@@ -36,7 +36,7 @@ def test_invitation_team_and_removal(bot: Settings, telegram: FakeTelegram) -> N
     assert welcome["text"].startswith("Bienvenue, Ana. Vous faites partie de l'équipe « EPN de Saint-Lô (e2e) »")
     assert "/inviter" in welcome["text"]
     menu = telegram.commands(scope={"type": "chat", "chat_id": ANA})
-    assert [c["command"] for c in menu] == ["start", "equipe", "inviter"]
+    assert [c["command"] for c in menu] == ["start", "dispo", "indispo", "equipe", "inviter"]
 
     (question,) = write(telegram, ANA, "/inviter", "Ana")
     assert button_titles(question) == ["Conseiller numérique", "Médiateur", "Coordinateur"]
@@ -49,11 +49,15 @@ def test_invitation_team_and_removal(bot: Settings, telegram: FakeTelegram) -> N
     (reused,) = write(telegram, CITIZEN, f"/start {code}", "Camille")
     assert reused["text"] == REFUSED_TEXT
 
+    (available,) = write(telegram, BOB, "/dispo", "Bob")
+    assert available["text"] == AVAILABLE_TEXT
     (listing,) = write(telegram, ANA, "/equipe", "Ana")
     assert listing["text"].splitlines()[1:] == ["• Ana — coordinateur", "• Bob — conseiller numérique"]
     (gone,) = press(telegram, ANA, listing, "Retirer Bob")
     assert gone["text"] == "Bob ne fait plus partie de l'équipe."
     (for_team,) = write(telegram, BOB, "/equipe", "Bob")
+    assert for_team["text"] == FOR_TEAM_TEXT
+    (for_team,) = write(telegram, BOB, "/dispo", "Bob")
     assert for_team["text"] == FOR_TEAM_TEXT
 
 
