@@ -250,3 +250,57 @@ class Invitation(Base):
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
     used_by_user_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class Handoff(Base):
+    """A citizen handed to a person: pending → claimed → closed (or expired, cancelled). Kept RETENTION_DAYS."""
+
+    __tablename__ = "handoffs"
+    __table_args__ = (
+        Index("ix_handoffs_status_created", "status", "created_at"),
+        Index("ix_handoffs_chat_status", "chat_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id", ondelete="CASCADE"), index=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16))
+    urgent: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """A person in danger or a scam already paid: at the top of the queue."""
+    topic: Mapped[str | None] = mapped_column(String(64))
+    commune: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime]
+    claimed_at: Mapped[datetime | None]
+    claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_members.id", ondelete="SET NULL"))
+    conseiller_name: Mapped[str] = mapped_column(String(64), default="")
+    """The first name the citizen sees (never the account)."""
+    last_activity_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    """resolu, oriente, a_rappeler, sans_suite; expire when nobody claimed it in time."""
+    satisfaction: Mapped[int | None] = mapped_column(Integer)
+    expires_at: Mapped[datetime]
+
+    messages: Mapped[list[HandoffMessage]] = relationship(
+        back_populates="handoff", cascade="all, delete-orphan", passive_deletes=True, order_by="HandoffMessage.id"
+    )
+
+
+class HandoffMessage(Base):
+    """One message of a handoff, masked before storing; `relayed_id` is the copy's id in the other chat, so that a
+    reply to it goes to the right person."""
+
+    __tablename__ = "handoff_messages"
+    __table_args__ = (Index("ix_handoff_messages_relay", "relayed_chat_id", "relayed_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    handoff_id: Mapped[int] = mapped_column(ForeignKey("handoffs.id", ondelete="CASCADE"), index=True)
+    author: Mapped[str] = mapped_column(String(16))
+    """citizen, conseiller, note (internal, never sent to the citizen) or bot."""
+    kind: Mapped[str] = mapped_column(String(16), default="text")
+    text: Mapped[str] = mapped_column(Text, default="")
+    relayed_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    relayed_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+
+    handoff: Mapped[Handoff] = relationship(back_populates="messages")

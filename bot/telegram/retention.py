@@ -12,6 +12,7 @@ from bot.settings import Settings
 from knowledge.ateliers.signups import purge_registrations
 from knowledge.conversations import purge_expired, sensitive_senders
 from knowledge.db import Database
+from knowledge.handoffs import purge_handoffs
 from knowledge.tracker_retention import purge_tracker_events
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ async def _purge(context: ContextTypes.DEFAULT_TYPE) -> None:
     try:
         with database.session() as session:
             signups = purge_registrations(session, now, timedelta(days=settings.retention_days))
+            handoffs = purge_handoffs(session, now)
             senders = sensitive_senders(session)
             conversations = purge_expired(session, now)
         events = purge_tracker_events(
@@ -46,8 +48,9 @@ async def _purge(context: ContextTypes.DEFAULT_TYPE) -> None:
         log.exception("Retention purge failed; it will run again tomorrow")
         return
     log.info(
-        "Retention purge: %d conversation(s), %d atelier sign-up(s) and %d Rasa event(s) deleted",
+        "Retention purge: %d conversation(s), %d atelier sign-up(s), %d handoff(s) and %d Rasa event(s) deleted",
         conversations,
         signups,
+        handoffs,
         events,
     )

@@ -1,0 +1,151 @@
+"""Handoffs: one open per citizen, the queue (urgent first), the claim raced by 20 conseillers, closing rights,
+masked messages, replies routed by the relayed copy, satisfaction, purge and erasure."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from knowledge.conversations import Contact, record_message
+from knowledge.db import Database
+from knowledge.erasure import erase_citizen
+from knowledge.handoffs import (
+    add_message,
+    claim,
+    claimed_by,
+    close,
+    handoff_for_reply,
+    open_handoff,
+    purge_handoffs,
+    queue_position,
+    rate,
+    request_handoff,
+    waiting,
+)
+from knowledge.models import Handoff, HandoffMessage
+from knowledge.staff import CONSEILLER, COORDINATEUR, MEDIATEUR, create_invitation, redeem, structure_named
+
+NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+RETENTION = timedelta(days=90)
+
+
+def _citizen(database: Database, chat_id: int) -> int:
+    with database.session() as session:
+        return record_message(
+            session, Contact("telegram", str(chat_id), str(chat_id), chat_id), NOW, RETENTION
+        ).citizen_id
+
+
+def _staff(database: Database, user_id: int, role: str, name: str) -> None:
+    with database.session() as session:
+        code = create_invitation(session, structure_named(session, "EPN", NOW), role, NOW)
+    assert redeem(database, code, user_id, name, NOW).status == "joined"
+
+
+def _request(database: Database, chat_id: int, when: datetime = NOW, urgent: bool = False) -> int:
+    citizen_id = _citizen(database, chat_id)
+    with database.session() as session:
+        handoff, _ = request_handoff(session, citizen_id, chat_id, when, RETENTION, urgent=urgent)
+        return handoff.id
+
+
+def test_one_open_handoff_per_citizen_and_the_queue_puts_urgent_first(database: Database) -> None:
+    first = _request(database, 11, NOW)
+    second = _request(database, 12, NOW + timedelta(minutes=1))
+    assert _request(database, 11, NOW + timedelta(minutes=2)) == first  # asked again: the same one
+    urgent = _request(database, 13, NOW + timedelta(minutes=3), urgent=True)
+    with database.session() as session:
+        assert [h.id for h in waiting(session)] == [urgent, first, second]
+        assert [queue_position(session, session.get(Handoff, h)) for h in (urgent, first, second)] == [1, 2, 3]
+
+
+def test_twenty_conseillers_claim_at_once_and_exactly_one_gets_it(database: Database) -> None:
+    handoff_id = _request(database, 11)
+    for number in range(20):
+        _staff(database, 500 + number, CONSEILLER, f"C{number}")
+    barrier = threading.Barrier(20)
+    results = []
+
+    def press(user_id: int) -> None:
+        barrier.wait()
+        results.append(claim(database, handoff_id, user_id, NOW))
+
+    threads = [threading.Thread(target=press, args=(500 + n,)) for n in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    winners = [r for r in results if r.status == "claimed"]
+    assert len(winners) == 1
+    assert {(r.status, r.by) for r in results if r.status != "claimed"} == {("taken", winners[0].by)}
+    with database.session() as session:
+        assert session.get(Handoff, handoff_id).conseiller_name == winners[0].by
+
+
+def test_only_answering_staff_claim_and_only_the_holder_or_a_coordinator_closes(database: Database) -> None:
+    handoff_id = _request(database, 11)
+    _staff(database, 501, CONSEILLER, "Bob")
+    _staff(database, 502, CONSEILLER, "Cléo")
+    _staff(database, 503, MEDIATEUR, "Dan")
+    _staff(database, 504, COORDINATEUR, "Eve")
+    assert claim(database, handoff_id, 11, NOW).status == "not_allowed"  # the citizen
+    assert claim(database, handoff_id, 503, NOW).status == "not_allowed"  # a mediator lends kits
+    assert claim(database, handoff_id, 501, NOW).status == "claimed"
+    with database.session() as session:
+        assert [h.id for h in claimed_by(session, 501)] == [handoff_id]
+        assert close(session, handoff_id, 502, "resolu", NOW) == "not_allowed"
+        assert close(session, handoff_id, 501, "peut-etre", NOW) == "bad_outcome"
+        assert close(session, handoff_id, 504, "oriente", NOW) == "closed"
+        assert close(session, handoff_id, 501, "resolu", NOW) == "already_closed"
+        assert open_handoff(session, 11) is None
+    assert claim(database, handoff_id, 502, NOW).status == "closed"
+
+
+def test_messages_are_masked_and_replies_find_their_handoff(database: Database) -> None:
+    first, second = _request(database, 11), _request(database, 12)
+    with database.session() as session:
+        one, two = session.get(Handoff, first), session.get(Handoff, second)
+        add_message(
+            session,
+            one,
+            "citizen",
+            NOW,
+            text="mon iban FR76 3000 6000 0112 3456 7890 189",
+            relayed_chat_id=501,
+            relayed_id=70,
+        )
+        add_message(session, two, "citizen", NOW, text="bonjour", relayed_chat_id=501, relayed_id=71)
+        stored = session.scalars(select(HandoffMessage.text).where(HandoffMessage.handoff_id == first)).one()
+        assert "3000 6000" not in stored and "masqu" in stored
+        assert handoff_for_reply(session, 501, 70).id == first
+        assert handoff_for_reply(session, 501, 71).id == second
+        assert handoff_for_reply(session, 502, 70) is None  # another conseiller's chat: never guessed
+
+
+def test_satisfaction_purge_and_erasure(database: Database, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    handoff_id = _request(database, 11)
+    _staff(database, 501, CONSEILLER, "Bob")
+    claim(database, handoff_id, 501, NOW)
+    with database.session() as session:
+        assert rate(session, handoff_id, 11, 5) is False  # not closed yet
+        close(session, handoff_id, None, "sans_suite", NOW)
+        assert rate(session, handoff_id, 12, 4) is False  # not theirs
+        assert rate(session, handoff_id, 11, 9) is False
+        assert rate(session, handoff_id, 11, 4) is True
+        assert purge_handoffs(session, NOW + RETENTION - timedelta(seconds=1)) == 0
+    other = _request(database, 12)
+    erase_citizen(database, f"sqlite:///{tmp_path / 't.db'}", "telegram", "12", "12", NOW)
+    with database.session() as session:
+        assert session.get(Handoff, other) is None
+        assert purge_handoffs(session, NOW + RETENTION) == 1
+        assert session.scalars(select(Handoff)).first() is None
+
+
+@pytest.mark.parametrize("outcome", ["resolu", "oriente", "a_rappeler", "sans_suite"])
+def test_every_outcome_closes(database: Database, outcome: str) -> None:
+    handoff_id = _request(database, 11)
+    with database.session() as session:
+        assert close(session, handoff_id, None, outcome, NOW) == "closed"
