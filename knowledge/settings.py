@@ -52,6 +52,12 @@ class DataSettings(BaseSettings):
         description="File paths or URLs (YAML, CSV, iCalendar) of ateliers, space-separated, re-imported every night.",
     )
 
+    staff_chat_id: int | None = Field(
+        default=None,
+        description="Telegram chat id of the staff group where requests for a conseiller are posted; "
+        "unset: no handoff, the citizen is directed to places of help.",
+    )
+
     @property
     def atelier_source_list(self) -> list[str]:
         return self.ateliers_sources.split()

@@ -1384,7 +1384,13 @@ class FakeTelegram:
             return self._user_message(chat_id, content, first_name, None, None, "fr", None)
 
     def user_presses_button(
-        self, chat_id: int, message: JSON | int, button_text: str, first_name: str = "Camille"
+        self,
+        chat_id: int,
+        message: JSON | int,
+        button_text: str,
+        first_name: str = "Camille",
+        *,
+        user_id: int | None = None,
     ) -> JSON:
         """Enqueues a ``callback_query`` for the inline button with that text.
 
@@ -1413,8 +1419,8 @@ class FakeTelegram:
             self._queries[query_id] = _CallbackQuery(query_id, chat_id, message_id, button["callback_data"])
             if chat.type == "private":
                 user = self._user_json(chat_id, chat.first_name or first_name, chat.last_name, chat.username, "fr")
-            else:
-                user = self._user_json(chat_id, first_name, None, None, "fr")
+            else:  # in a group: who pressed (a member of the group)
+                user = self._user_json(user_id if user_id is not None else chat_id, first_name, None, None, "fr")
             query = {
                 "id": query_id,
                 "from": user,

@@ -16,6 +16,7 @@ from telegram.ext import (
     Application,
     ApplicationHandlerStop,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     ContextTypes,
     filters,
@@ -90,6 +91,17 @@ class StaffAccounts:
         ]
         for handler in handlers:
             application.add_handler(handler, group=STAFF_GROUP)
+        application.add_handler(ChatMemberHandler(self.on_added_to_group, ChatMemberHandler.MY_CHAT_MEMBER))
+
+    async def on_added_to_group(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Tell the operator the id of a group the bot was added to, to set STAFF_CHAT_ID."""
+        change, chat = update.my_chat_member, update.effective_chat
+        if change is None or chat is None or chat.type == "private":
+            return
+        if change.new_chat_member.status in ("member", "administrator"):
+            log.info(
+                "Added to group %r (id %s): set STAFF_CHAT_ID=%s for the staff group", chat.title, chat.id, chat.id
+            )
 
     async def on_invitation(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         user, code = update.effective_user, (context.args or [""])[0]

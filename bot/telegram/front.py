@@ -36,6 +36,7 @@ from bot.rasa.client import RasaClient
 from bot.replies import Reply
 from bot.settings import Settings
 from bot.staff.accounts import StaffAccounts
+from bot.staff.handoffs import HandoffRelay
 from bot.telegram.callbacks import CallbackPayloads
 from bot.telegram.concurrency import PerChatUpdateProcessor
 from bot.telegram.forget import Forget
@@ -221,6 +222,7 @@ def build_application(settings: Settings) -> Application:
     front = TelegramFront(Dialogue(rasa, database, retention, sensitive_retention))
     StaffAccounts(database).register(application)  # before the dialogue: staff commands never reach Rasa
     Forget(database, settings.tracker_store_url).register(application)
+    HandoffRelay(database, front).register(application)  # an open handoff's messages go to a person, not to Rasa
     front.register(application)
     application.bot_data.update(settings=settings, front=front, rasa=rasa, database=database)
     return application

@@ -16,14 +16,18 @@ from telegram.error import Forbidden, TelegramError
 from telegram.ext import ContextTypes, JobQueue
 
 from bot.replies import Reply, buttons_from
-from knowledge.ateliers.messages import renderers
+from knowledge.ateliers.messages import renderers as atelier_renderers
 from knowledge.db import Database
+from knowledge.handoff_messages import renderers as handoff_renderers
 from knowledge.notifications import claim, due_ids, mark_sent, prepare, release
 
 log = logging.getLogger(__name__)
 OUTBOX_JOB = "outbox"
 POLL_SECONDS = 5.0
 RETRY_IN = timedelta(minutes=2)
+
+
+RENDERERS = {**atelier_renderers(), **handoff_renderers()}
 
 
 class Front(Protocol):
@@ -61,7 +65,7 @@ async def deliver_one(bot: Bot, database: Database, front: Front, notification_i
     now = datetime.now(UTC)
     if not await asyncio.to_thread(claim, database, notification_id, now):
         return
-    outgoing = await asyncio.to_thread(prepare, database, notification_id, now, renderers())
+    outgoing = await asyncio.to_thread(prepare, database, notification_id, now, RENDERERS)
     if outgoing is None:
         log.info("Outbox: notification %s skipped (no longer relevant)", notification_id)
         return

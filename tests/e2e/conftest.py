@@ -19,6 +19,8 @@ from tests.fake_telegram import FakeTelegram
 from tests.tcp_proxy import TcpProxy
 
 _chats = itertools.count(7001)
+STAFF_GROUP = -100500
+"""The staff group where requests for a conseiller are posted (tests/e2e/test_handoff.py)."""
 
 
 @pytest.fixture(scope="session")
@@ -38,6 +40,7 @@ def services_settings(e2e_dir: Path) -> Settings:
         rasa_url=f"http://127.0.0.1:{free_port()}",
         action_server_url=f"http://127.0.0.1:{free_port()}/webhook",
         telegram_token=None,
+        staff_chat_id=STAFF_GROUP,
     )
     upgrade(settings.database_url)
     ensure_places(settings)  # the demo places and ateliers, as `make run` loads them

@@ -1,0 +1,62 @@
+"""« Parler à un conseiller »: a handoff is opened and the staff group is told (through the outbox); the bot relays
+the conversation from then on. Without a staff group configured, the citizen is directed to places of help."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
+from actions import services
+from actions.menu import ASK_QUESTION, FIND_PLACE
+from knowledge.ateliers.signups import add_notification
+from knowledge.handoff_messages import NEW_HANDOFF, NO_TEAM_TEXT, QUEUED_TEXT, ordinal_suffix
+from knowledge.handoffs import queue_position, request_handoff
+from knowledge.models import Citizen
+
+log = logging.getLogger(__name__)
+TROUBLE_TEXT = "Désolé, je n'arrive pas à joindre l'équipe pour le moment. Réessayez dans un instant."
+
+
+class ActionRequestHuman(Action):
+    def name(self) -> str:
+        return "action_request_human"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        settings = services.settings()
+        sender = services.sender(tracker)
+        if settings.staff_chat_id is None or sender is None or sender.chat_id is None:
+            dispatcher.utter_message(text=NO_TEAM_TEXT, buttons=[FIND_PLACE, ASK_QUESTION])
+            return []
+        now = datetime.now(UTC)
+        try:
+            with services.database().session() as session:
+                citizen_id = session.scalar(
+                    select(Citizen.id).where(Citizen.channel == sender.channel, Citizen.external_id == sender.user_id)
+                )
+                if citizen_id is None:
+                    dispatcher.utter_message(text=NO_TEAM_TEXT, buttons=[FIND_PLACE, ASK_QUESTION])
+                    return []
+                handoff, created = request_handoff(
+                    session,
+                    citizen_id,
+                    sender.chat_id,
+                    now,
+                    timedelta(days=settings.retention_days),
+                    topic=tracker.get_slot("topic"),
+                )
+                if created:
+                    add_notification(session, NEW_HANDOFF, handoff.id, settings.staff_chat_id, now, now)
+                position = queue_position(session, handoff)
+        except SQLAlchemyError:
+            log.exception("Could not open a handoff")
+            dispatcher.utter_message(text=TROUBLE_TEXT, buttons=[FIND_PLACE])
+            return []
+        dispatcher.utter_message(text=QUEUED_TEXT.format(position=position, suffix=ordinal_suffix(position)))
+        return []

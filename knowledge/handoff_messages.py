@@ -1,0 +1,70 @@
+"""What citizens and conseillers read about a handoff (French), and the staff group's notice of a new request."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from knowledge.handoffs import OUTCOMES, queue_position
+from knowledge.models import Handoff, Notification
+from knowledge.notifications import Outgoing, Renderer
+
+NEW_HANDOFF = "handoff_new"
+
+QUEUED_TEXT = (
+    "Je transmets votre demande à un conseiller. Vous êtes {position}{suffix} dans la file. "
+    "Sa réponse arrivera ici, dans cette conversation. Tapez /bot pour revenir à l'assistant."
+)
+STILL_WAITING_TEXT = (
+    "Votre message est noté. Un conseiller va vous répondre ici. Tapez /bot pour revenir à l'assistant."
+)
+CLAIMED_TEXT = "{name}, conseiller, a pris votre demande et va vous répondre ici."
+CLOSED_TEXT = (
+    "La conversation avec {name} est terminée. Vous pouvez à nouveau poser vos questions à l'assistant.\n\n"
+    "Comment s'est passé cet échange ? (1 = pas bien, 5 = très bien)"
+)
+BACK_TO_BOT_TEXT = "D'accord, vous parlez de nouveau à l'assistant. Que puis-je faire pour vous ?"
+THANKS_TEXT = "Merci pour votre réponse."
+NO_TEAM_TEXT = (
+    "Je ne peux pas encore vous mettre en relation avec un conseiller depuis cette conversation. "
+    "Un conseiller numérique peut vous recevoir dans un lieu d'aide près de chez vous."
+)
+
+
+def ordinal_suffix(position: int) -> str:
+    return "er" if position == 1 else "e"
+
+
+def new_handoff_text(session: Session, handoff: Handoff, now: datetime) -> str:
+    minutes = max(0, int((now - handoff.created_at).total_seconds() // 60))
+    lines = [("🚨 URGENT — " if handoff.urgent else "") + f"Nouvelle demande n° {handoff.id}"]
+    if handoff.topic:
+        lines.append(f"Sujet : {handoff.topic}")
+    if handoff.commune:
+        lines.append(f"Commune : {handoff.commune}")
+    lines.append(f"En attente depuis {minutes} min, {queue_position(session, handoff)}e dans la file.")
+    return "\n".join(lines)
+
+
+def render_new_handoff(session: Session, notification: Notification, now: datetime) -> Outgoing | None:
+    handoff = session.get(Handoff, notification.ref_id)
+    if handoff is None or handoff.status != "pending":
+        return None
+    claim = {"title": "Prendre en charge", "payload": f"handoff|claim|{handoff.id}"}
+    return Outgoing(notification.chat_id or 0, new_handoff_text(session, handoff, now), [[claim]])
+
+
+def close_buttons(handoff_id: int) -> list[list[dict[str, str]]]:
+    return [
+        [{"title": f"Clore : {label}", "payload": f"handoff|close|{handoff_id}|{key}"}]
+        for key, label in OUTCOMES.items()
+    ]
+
+
+def rating_buttons(handoff_id: int) -> list[list[dict[str, str]]]:
+    return [[{"title": str(score), "payload": f"handoff|rate|{handoff_id}|{score}"} for score in range(1, 6)]]
+
+
+def renderers() -> dict[str, Renderer]:
+    return {NEW_HANDOFF: render_new_handoff}

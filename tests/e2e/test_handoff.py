@@ -1,0 +1,95 @@
+"""A citizen reaches a person: the request is posted in the staff group, two conseillers press « Prendre en
+charge » at once and one gets it, messages go both ways through the bot (never through Rasa), the conseiller
+closes with an outcome, the citizen rates the exchange and talks to the assistant again."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.settings import Settings
+from knowledge.db import Database
+from knowledge.handoff_messages import CLAIMED_TEXT, STILL_WAITING_TEXT, THANKS_TEXT
+from knowledge.staff import CONSEILLER, create_invitation, redeem, structure_named
+from tests.e2e.conftest import STAFF_GROUP
+from tests.e2e.test_telegram import button_titles, press, say
+from tests.fake_telegram import FakeTelegram
+
+pytestmark = pytest.mark.e2e
+
+BOB, CLEO = 9201, 9202
+
+
+def _conseillers(settings: Settings) -> None:
+    database = Database(settings.database_url)
+    for user_id, name in ((BOB, "Bob"), (CLEO, "Cléo")):
+        with database.session() as session:
+            code = create_invitation(
+                session, structure_named(session, "EPN (handoff)", datetime.now(UTC)), CONSEILLER, datetime.now(UTC)
+            )
+        redeem(database, code, user_id, name, datetime.now(UTC))
+    database.dispose()
+
+
+def test_request_claim_race_relay_close_and_rating(bot: Settings, telegram: FakeTelegram, chat_id: int) -> None:
+    _conseillers(bot)
+    telegram.register_chat(STAFF_GROUP, chat_type="supergroup", title="Équipe")
+    for user_id, name in ((BOB, "Bob"), (CLEO, "Cléo")):
+        telegram.register_chat(user_id, first_name=name)
+
+    mark = telegram.mark()
+    (queued,) = say(telegram, chat_id, "je voudrais parler à un conseiller")
+    assert queued["text"].startswith("Je transmets votre demande à un conseiller. Vous êtes 1er dans la file.")
+    (notice,) = telegram.wait_for_messages(STAFF_GROUP, since=mark, timeout=30)
+    assert notice["text"].startswith("Nouvelle demande n° ")
+    assert button_titles(notice) == ["Prendre en charge"]
+
+    (waiting,) = say(telegram, chat_id, "c'est pour mon compte ameli")
+    assert waiting["text"] == STILL_WAITING_TEXT
+
+    mark = telegram.mark()
+    presses = [
+        threading.Thread(
+            target=telegram.user_presses_button,
+            args=(STAFF_GROUP, notice, "Prendre en charge", name),
+            kwargs={"user_id": uid},
+        )
+        for uid, name in ((BOB, "Bob"), (CLEO, "Cléo"))
+    ]
+    for thread in presses:
+        thread.start()
+    for thread in presses:
+        thread.join()
+    (told,) = telegram.wait_for_messages(chat_id, since=mark, timeout=20)
+    winner = "Bob" if told["text"] == CLAIMED_TEXT.format(name="Bob") else "Cléo"
+    assert told["text"] == CLAIMED_TEXT.format(name=winner)
+    winner_id, loser_id = (BOB, CLEO) if winner == "Bob" else (CLEO, BOB)
+    (instructions,) = telegram.wait_for_messages(winner_id, since=mark, timeout=20)
+    assert instructions["text"].startswith("Vous avez pris la demande n° ")
+    assert "Clore : résolu" in button_titles(instructions)
+    (taken,) = telegram.wait_for_messages(loser_id, since=mark, timeout=20)
+    assert taken["text"] == f"{winner} a déjà pris cette demande."
+    (posted,) = telegram.wait_until_quiet(STAFF_GROUP, since=mark)
+    assert posted["text"].endswith(f"prise par {winner}.")
+
+    mark = telegram.mark()
+    telegram.user_sends_text(chat_id, "mon mot de passe est Soleil2024 et ça ne marche pas")
+    (relayed,) = telegram.wait_for_messages(winner_id, since=mark, timeout=20)
+    assert relayed["text"].startswith("Demande n° ") and "Soleil2024" not in relayed["text"]
+
+    mark = telegram.mark()
+    telegram.user_sends_text(winner_id, "Bonjour, je regarde cela avec vous.", first_name=winner, user_id=winner_id)
+    (answer,) = telegram.wait_for_messages(chat_id, since=mark, timeout=20)
+    assert answer["text"] == f"{winner} : Bonjour, je regarde cela avec vous."
+
+    mark = telegram.mark()
+    telegram.user_presses_button(winner_id, instructions, "Clore : résolu")
+    (closed,) = telegram.wait_for_messages(chat_id, since=mark, timeout=20)
+    assert closed["text"].startswith(f"La conversation avec {winner} est terminée.")
+    (thanks,) = press(telegram, chat_id, closed, "5")
+    assert thanks["text"] == THANKS_TEXT
+
+    (menu,) = say(telegram, chat_id, "bonjour")
+    assert menu["text"].startswith("Bonjour, je suis Passerelle.")
