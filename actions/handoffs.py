@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from actions import services
 from actions.menu import ASK_QUESTION, FIND_PLACE
 from knowledge.ateliers.signups import add_notification
-from knowledge.handoff_messages import NEW_HANDOFF, NO_TEAM_TEXT, QUEUED_TEXT, ordinal_suffix
+from knowledge.handoff_messages import NEW_HANDOFF, NO_TEAM_TEXT, QUEUED_TEXT, ordinal_suffix, out_of_hours_text
 from knowledge.handoffs import queue_position, request_handoff
 from knowledge.models import Citizen
 
@@ -59,4 +59,7 @@ class ActionRequestHuman(Action):
             dispatcher.utter_message(text=TROUBLE_TEXT, buttons=[FIND_PLACE])
             return []
         dispatcher.utter_message(text=QUEUED_TEXT.format(position=position, suffix=ordinal_suffix(position)))
+        closed = out_of_hours_text(settings.staff_hours, now)
+        if closed:
+            dispatcher.utter_message(text=closed, buttons=[FIND_PLACE])
         return []

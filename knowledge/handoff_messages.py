@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from knowledge.handoffs import OUTCOMES, queue_position
 from knowledge.models import Handoff, Notification
 from knowledge.notifications import Outgoing, Renderer
+from knowledge.places.hours import hours_status
 
 NEW_HANDOFF = "handoff_new"
 
@@ -32,6 +33,20 @@ NO_TEAM_TEXT = (
 )
 
 
+OUT_OF_HOURS_TEXT = (
+    "Nos conseillers ne sont pas là en ce moment ({when}). Votre demande reste dans la file. "
+    "En attendant, un lieu d'aide près de chez vous peut vous recevoir, par exemple une France services."
+)
+
+
+def out_of_hours_text(staff_hours: str | None, now: datetime) -> str | None:
+    """What to say when the team is closed (STAFF_HOURS, public holidays closed); None when open or unknown."""
+    status = hours_status(staff_hours, now)
+    if status.open_now is not False:
+        return None
+    return OUT_OF_HOURS_TEXT.format(when=status.text[0].lower() + status.text[1:])
+
+
 def ordinal_suffix(position: int) -> str:
     return "er" if position == 1 else "e"
 
@@ -51,8 +66,11 @@ def render_new_handoff(session: Session, notification: Notification, now: dateti
     handoff = session.get(Handoff, notification.ref_id)
     if handoff is None or handoff.status != "pending":
         return None
-    claim = {"title": "Prendre en charge", "payload": f"handoff|claim|{handoff.id}"}
-    return Outgoing(notification.chat_id or 0, new_handoff_text(session, handoff, now), [[claim]])
+    return Outgoing(notification.chat_id or 0, new_handoff_text(session, handoff, now), claim_buttons(handoff.id))
+
+
+def claim_buttons(handoff_id: int) -> list[list[dict[str, str]]]:
+    return [[{"title": "Prendre en charge", "payload": f"handoff|claim|{handoff_id}"}]]
 
 
 def close_buttons(handoff_id: int) -> list[list[dict[str, str]]]:

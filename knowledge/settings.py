@@ -58,6 +58,12 @@ class DataSettings(BaseSettings):
         "unset: no handoff, the citizen is directed to places of help.",
     )
 
+    staff_hours: str | None = Field(
+        default=None,
+        description="When conseillers answer, in OpenStreetMap opening_hours syntax (public holidays closed), "
+        "e.g. 'Mo-Fr 09:00-12:00,14:00-17:00'; unset: no hours announced.",
+    )
+
     @property
     def atelier_source_list(self) -> list[str]:
         return self.ateliers_sources.split()

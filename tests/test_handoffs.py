@@ -149,3 +149,20 @@ def test_every_outcome_closes(database: Database, outcome: str) -> None:
     handoff_id = _request(database, 11)
     with database.session() as session:
         assert close(session, handoff_id, None, outcome, NOW) == "closed"
+
+
+def test_out_of_hours_is_said_with_when_the_team_is_back() -> None:
+    from knowledge.handoff_messages import out_of_hours_text
+
+    saturday = datetime(2026, 12, 5, 10, 0, tzinfo=UTC)
+    wednesday = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
+    christmas = datetime(2026, 12, 25, 10, 0, tzinfo=UTC)
+    hours = "Mo-Fr 09:00-12:00,14:00-17:00"
+    assert out_of_hours_text(hours, wednesday) is None
+    assert out_of_hours_text(hours, saturday) == (
+        "Nos conseillers ne sont pas là en ce moment (fermé, ouvre lundi à 9 h). Votre demande reste dans la file. "
+        "En attendant, un lieu d'aide près de chez vous peut vous recevoir, par exemple une France services."
+    )
+    assert "jour férié" in (out_of_hours_text(hours, christmas) or "")
+    assert out_of_hours_text(None, saturday) is None
+    assert out_of_hours_text("lundi matin", saturday) is None  # unparsable: nothing promised

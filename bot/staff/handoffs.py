@@ -26,6 +26,7 @@ from telegram.ext import (
 )
 
 from bot.replies import Reply, buttons_from
+from bot.staff.accounts import FOR_TEAM_TEXT
 from bot.telegram.outbox import Front
 from knowledge.db import Database
 from knowledge.handoff_messages import (
@@ -34,10 +35,13 @@ from knowledge.handoff_messages import (
     CLOSED_TEXT,
     STILL_WAITING_TEXT,
     THANKS_TEXT,
+    claim_buttons,
     close_buttons,
+    new_handoff_text,
     rating_buttons,
 )
 from knowledge.handoffs import (
+    ANSWERING_ROLES,
     OUTCOMES,
     add_message,
     claim,
@@ -46,6 +50,7 @@ from knowledge.handoffs import (
     handoff_for_reply,
     open_handoff,
     rate,
+    waiting,
 )
 from knowledge.models import Handoff, StaffMember
 from knowledge.privacy import mask_sensitive
@@ -64,6 +69,7 @@ YOU_HAVE_IT_TEXT = (
 WHICH_ONE_TEXT = "Vous avez plusieurs demandes ouvertes : répondez au message de la personne concernée."
 CLOSED_FOR_STAFF_TEXT = "Demande n° {id} close : {outcome}."
 CITIZEN_LEFT_TEXT = "La personne de la demande n° {id} est revenue à l'assistant : demande close (sans suite)."
+EMPTY_QUEUE_TEXT = "Personne n'attend en ce moment."
 BLOCKED_TEXT = "La personne de la demande n° {id} a bloqué le bot : votre message n'a pas pu être remis."
 
 
@@ -75,6 +81,7 @@ class HandoffRelay:
     def register(self, application: Application) -> None:
         private = filters.ChatType.PRIVATE
         application.add_handler(CommandHandler("bot", self.on_back_to_bot, filters=private), group=HANDOFF_GROUP)
+        application.add_handler(CommandHandler("file", self.on_queue), group=HANDOFF_GROUP)
         application.add_handler(CallbackQueryHandler(self.on_button, pattern=r"^handoff[|]"), group=HANDOFF_GROUP)
         application.add_handler(
             MessageHandler(private & ~filters.COMMAND & ~filters.StatusUpdate.ALL, self.on_private_message),
@@ -166,6 +173,28 @@ class HandoffRelay:
                     relayed_chat_id=chat_id,
                     relayed_id=copy_id,
                 )
+
+    async def on_queue(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """`/file`: the waiting requests, urgent first, each with « Prendre en charge » (conseillers only)."""
+
+        def listing() -> list[Reply] | None:
+            now = datetime.now(UTC)
+            with self.database.session() as session:
+                member = member_of(session, update.effective_user.id)
+                if member is None or member.role not in ANSWERING_ROLES:
+                    return None
+                queue = waiting(session)
+                if not queue:
+                    return [Reply(EMPTY_QUEUE_TEXT)]
+                return [
+                    Reply(new_handoff_text(session, handoff, now), buttons_from(claim_buttons(handoff.id)))
+                    for handoff in queue[:10]
+                ]
+
+        replies = await asyncio.to_thread(listing)
+        for reply in replies or [Reply(FOR_TEAM_TEXT)]:
+            await self.front.send(context.bot, update.effective_chat.id, reply)
+        raise ApplicationHandlerStop
 
     # --- buttons ------------------------------------------------------------------------------------------
 

@@ -56,11 +56,19 @@ GROUP_LOCATION_TEXT = (
     "et évitez de partager votre position dans un groupe."
 )
 CHOICE_MARK = "➜"
-COMMANDS = {"start": "/greet", "menu": "/help", "aide": "/help", "lieux": "/find_place", "ateliers": "/my_ateliers"}
+COMMANDS = {
+    "start": "/greet",
+    "menu": "/help",
+    "aide": "/help",
+    "lieux": "/find_place",
+    "ateliers": "/my_ateliers",
+    "conseiller": "/request_human",
+}
 MENU_COMMANDS = [
     ("start", "Menu principal"),
     ("lieux", "Trouver de l'aide près de chez moi"),
     ("ateliers", "Mes ateliers"),
+    ("conseiller", "Parler à un conseiller"),
     ("aide", "Ce que je sais faire"),
     ("oubli", "Effacer mes données"),
 ]

@@ -93,3 +93,23 @@ def test_request_claim_race_relay_close_and_rating(bot: Settings, telegram: Fake
 
     (menu,) = say(telegram, chat_id, "bonjour")
     assert menu["text"].startswith("Bonjour, je suis Passerelle.")
+
+
+def test_the_queue_command_and_leaving_before_anyone_answers(
+    bot: Settings, telegram: FakeTelegram, chat_id: int
+) -> None:
+    _conseillers(bot)
+    telegram.register_chat(STAFF_GROUP, chat_type="supergroup", title="Équipe")
+    telegram.register_chat(BOB, first_name="Bob")
+    (queued,) = say(telegram, chat_id, "/conseiller")
+    assert queued["text"].startswith("Je transmets votre demande à un conseiller.")
+    mark = telegram.mark()
+    telegram.user_sends_text(BOB, "/file", first_name="Bob", user_id=BOB)
+    listed = telegram.wait_until_quiet(BOB, since=mark)
+    assert any("Prendre en charge" in button_titles(m) for m in listed)
+    (for_team,) = say(telegram, chat_id + 5000, "/file")
+    assert for_team["text"].startswith("Cette commande est réservée à l'équipe")
+    (back,) = say(telegram, chat_id, "/bot")
+    assert back["text"] == "D'accord, vous parlez de nouveau à l'assistant. Que puis-je faire pour vous ?"
+    (menu,) = say(telegram, chat_id, "bonjour")
+    assert menu["text"].startswith("Bonjour, je suis Passerelle.")

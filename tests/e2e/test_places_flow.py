@@ -124,7 +124,7 @@ def test_cancelling_by_saying_so(bot: Settings, telegram: FakeTelegram, chat_id:
 
 
 def test_commands_in_the_menu_lead_to_places_and_ateliers(bot: Settings, telegram: FakeTelegram, chat_id: int) -> None:
-    assert [c["command"] for c in telegram.commands()] == ["start", "lieux", "ateliers", "aide", "oubli"]
+    assert [c["command"] for c in telegram.commands()] == ["start", "lieux", "ateliers", "conseiller", "aide", "oubli"]
     (asked,) = say(telegram, chat_id, "/lieux")
     assert asked["text"] == ASK_LOCATION
     (mine,) = say(telegram, chat_id, "/ateliers")
