@@ -16,12 +16,34 @@ from sqlalchemy.exc import SQLAlchemyError
 from actions import services
 from actions.menu import ASK_QUESTION, FIND_PLACE
 from knowledge.ateliers.signups import add_notification
-from knowledge.handoff_messages import NEW_HANDOFF, NO_TEAM_TEXT, QUEUED_TEXT, ordinal_suffix, out_of_hours_text
-from knowledge.handoffs import queue_position, request_handoff
+from knowledge.handoff_messages import (
+    NEW_HANDOFF,
+    NO_TEAM_TEXT,
+    QUEUED_TEXT,
+    REMIND_HANDOFF,
+    UNCLAIMED_HANDOFF,
+    ordinal_suffix,
+    out_of_hours_text,
+)
+from knowledge.handoffs import add_message, queue_position, request_handoff
 from knowledge.models import Citizen
+from knowledge.privacy import mask_contacts
 
 log = logging.getLogger(__name__)
 TROUBLE_TEXT = "Désolé, je n'arrive pas à joindre l'équipe pour le moment. Réessayez dans un instant."
+
+
+SUMMARY_MESSAGES = 5
+
+
+def last_citizen_messages(tracker: Tracker, count: int = SUMMARY_MESSAGES) -> list[str]:
+    """What the citizen wrote before asking (already masked by the bot before Rasa saw it); buttons left out."""
+    texts = [
+        str(event.get("text") or "")
+        for event in tracker.events
+        if event.get("event") == "user" and event.get("text") and not str(event["text"]).startswith("/")
+    ]
+    return texts[-count:]
 
 
 class ActionRequestHuman(Action):
@@ -52,7 +74,13 @@ class ActionRequestHuman(Action):
                     topic=tracker.get_slot("topic"),
                 )
                 if created:
+                    for text in last_citizen_messages(tracker):
+                        add_message(session, handoff, "citizen", now, text=mask_contacts(text))
                     add_notification(session, NEW_HANDOFF, handoff.id, settings.staff_chat_id, now, now)
+                    remind = now + timedelta(minutes=settings.handoff_remind_minutes)
+                    give_up = now + timedelta(minutes=settings.handoff_give_up_minutes)
+                    add_notification(session, REMIND_HANDOFF, handoff.id, settings.staff_chat_id, remind, now)
+                    add_notification(session, UNCLAIMED_HANDOFF, handoff.id, sender.chat_id, give_up, now)
                 position = queue_position(session, handoff)
         except SQLAlchemyError:
             log.exception("Could not open a handoff")

@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from knowledge.db import Database
-from knowledge.models import Handoff, HandoffMessage
+from knowledge.models import Handoff, HandoffMessage, StaffMember
 from knowledge.privacy import mask_sensitive
 from knowledge.staff import CONSEILLER, COORDINATEUR, member_of
 
@@ -217,3 +217,34 @@ def rate(session: Session, handoff_id: int, chat_id: int, score: int) -> bool:
 def purge_handoffs(session: Session, now: datetime) -> int:
     """Handoffs and their messages past their retention."""
     return session.execute(delete(Handoff).where(Handoff.expires_at <= now)).rowcount or 0
+
+
+@dataclass(frozen=True)
+class IdleClosed:
+    handoff_id: int
+    citizen_chat_id: int
+    conseiller_user_id: int | None
+    conseiller_name: str
+
+
+def close_idle(session: Session, now: datetime, idle: timedelta) -> list[IdleClosed]:
+    """Close the claimed handoffs silent for `idle` ("sans_suite"). Each is closed by one atomic UPDATE, so with
+    several bot processes only one reports it (and messages the people)."""
+    closed = []
+    stale = session.scalars(
+        select(Handoff).where(Handoff.status == "claimed", Handoff.last_activity_at < now - idle)
+    ).all()
+    for handoff in stale:
+        won = session.execute(
+            update(Handoff)
+            .where(Handoff.id == handoff.id, Handoff.status == "claimed", Handoff.last_activity_at < now - idle)
+            .values(status="closed", closed_at=now, outcome="sans_suite")
+        ).rowcount
+        if won == 1:
+            member = session.get(StaffMember, handoff.claimed_by_id) if handoff.claimed_by_id else None
+            closed.append(
+                IdleClosed(
+                    handoff.id, handoff.chat_id, member.telegram_user_id if member else None, handoff.conseiller_name
+                )
+            )
+    return closed

@@ -378,3 +378,14 @@ def warning_for(kinds: frozenset[str]) -> str:
     """The French warning shown to a user who sent sensitive data."""
     what = ", ".join(_KIND_NAMES[kind] for kind in sorted(kinds))
     return WARNING_TEXT.format(what=what)
+
+
+_EMAIL = re.compile(r"\b([A-Za-z0-9])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})\b")
+_PHONE = re.compile(r"(?<![\d+])((?:\+33[\s.-]?|0)[1-9])((?:[\s.-]?\d{2}){3})([\s.-]?\d{2})(?!\d)")
+
+
+def mask_contacts(text: str) -> str:
+    """For a conseiller's summary: e-mail addresses and phone numbers partly masked (« j***@gmail.com »,
+    « 06 ** ** ** 78 »), enough to recognise them with the person, not to use them."""
+    text = _EMAIL.sub(lambda m: f"{m[1]}***@{m[2]}", text)
+    return _PHONE.sub(lambda m: m[1] + re.sub(r"\d", "*", m[2]) + m[3], text)

@@ -64,6 +64,19 @@ class DataSettings(BaseSettings):
         "e.g. 'Mo-Fr 09:00-12:00,14:00-17:00'; unset: no hours announced.",
     )
 
+    handoff_remind_minutes: int = Field(
+        default=10, ge=1, le=1440, description="Minutes before an unclaimed request is recalled in the staff group."
+    )
+    handoff_give_up_minutes: int = Field(
+        default=60,
+        ge=1,
+        le=10080,
+        description="Minutes before the citizen of an unclaimed request is told and offered other help.",
+    )
+    handoff_idle_hours: int = Field(
+        default=24, ge=1, le=720, description="Hours of silence after which a claimed handoff is closed."
+    )
+
     @property
     def atelier_source_list(self) -> list[str]:
         return self.ateliers_sources.split()

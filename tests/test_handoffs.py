@@ -166,3 +166,54 @@ def test_out_of_hours_is_said_with_when_the_team_is_back() -> None:
     assert "jour férié" in (out_of_hours_text(hours, christmas) or "")
     assert out_of_hours_text(None, saturday) is None
     assert out_of_hours_text("lundi matin", saturday) is None  # unparsable: nothing promised
+
+
+def test_reminder_and_unclaimed_notices_only_while_nobody_took_it(database: Database) -> None:
+    from knowledge.ateliers.signups import add_notification
+    from knowledge.handoff_messages import REMIND_HANDOFF, UNCLAIMED_HANDOFF, UNCLAIMED_TEXT, renderers
+    from knowledge.models import Notification
+    from knowledge.notifications import prepare
+
+    handoff_id = _request(database, 11)
+    with database.session() as session:
+        add_message(session, session.get(Handoff, handoff_id), "citizen", NOW, text="écrivez à jean.dupont@gmail.com")
+        add_notification(session, REMIND_HANDOFF, handoff_id, -100, NOW + timedelta(minutes=10), NOW)
+        add_notification(session, UNCLAIMED_HANDOFF, handoff_id, 11, NOW + timedelta(minutes=60), NOW)
+        ids = dict(session.execute(select(Notification.kind, Notification.id)).all())
+    later = NOW + timedelta(minutes=10)
+    reminder = prepare(database, ids[REMIND_HANDOFF], later, renderers())
+    assert reminder is not None and reminder.text.startswith("Rappel : Nouvelle demande n° ")
+    assert "En attente depuis 10 min" in reminder.text
+    _staff(database, 501, CONSEILLER, "Bob")
+    unclaimed = prepare(database, ids[UNCLAIMED_HANDOFF], NOW + timedelta(minutes=60), renderers())
+    assert unclaimed is not None and unclaimed.text == UNCLAIMED_TEXT and unclaimed.chat_id == 11
+    claim(database, handoff_id, 501, NOW)
+    assert prepare(database, ids[REMIND_HANDOFF], later, renderers()) is None  # taken meanwhile: skipped
+
+
+def test_idle_handoffs_are_closed_once(database: Database) -> None:
+    from knowledge.handoffs import close_idle
+
+    quiet, busy = _request(database, 11), _request(database, 12)
+    _staff(database, 501, CONSEILLER, "Bob")
+    claim(database, quiet, 501, NOW)
+    claim(database, busy, 501, NOW)
+    with database.session() as session:
+        add_message(session, session.get(Handoff, busy), "citizen", NOW + timedelta(hours=20), text="toujours là")
+    with database.session() as session:
+        closed = close_idle(session, NOW + timedelta(hours=25), timedelta(hours=24))
+    assert [(c.handoff_id, c.citizen_chat_id, c.conseiller_user_id, c.conseiller_name) for c in closed] == [
+        (quiet, 11, 501, "Bob")
+    ]
+    with database.session() as session:
+        assert close_idle(session, NOW + timedelta(hours=25), timedelta(hours=24)) == []
+        assert session.get(Handoff, quiet).outcome == "sans_suite"
+        assert session.get(Handoff, busy).status == "claimed"
+
+
+def test_the_summary_masks_contacts() -> None:
+    from knowledge.privacy import mask_contacts
+
+    assert mask_contacts("jean.dupont@gmail.com, 06 12 34 56 78") == "j***@gmail.com, 06 ** ** ** 78"
+    assert mask_contacts("+33 6 12 34 56 78 et 0233445566") == "+33 6 ** ** ** 78 et 02******66"
+    assert mask_contacts("code postal 50000, le 12/03/2026") == "code postal 50000, le 12/03/2026"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from telegram import Message, Update
 from telegram.error import Forbidden, TelegramError
@@ -21,6 +21,7 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
+    JobQueue,
     MessageHandler,
     filters,
 )
@@ -33,6 +34,8 @@ from knowledge.handoff_messages import (
     BACK_TO_BOT_TEXT,
     CLAIMED_TEXT,
     CLOSED_TEXT,
+    IDLE_CLOSED_FOR_STAFF_TEXT,
+    IDLE_CLOSED_TEXT,
     STILL_WAITING_TEXT,
     THANKS_TEXT,
     claim_buttons,
@@ -43,10 +46,12 @@ from knowledge.handoff_messages import (
 from knowledge.handoffs import (
     ANSWERING_ROLES,
     OUTCOMES,
+    IdleClosed,
     add_message,
     claim,
     claimed_by,
     close,
+    close_idle,
     handoff_for_reply,
     open_handoff,
     rate,
@@ -59,6 +64,7 @@ from knowledge.staff import member_of
 log = logging.getLogger(__name__)
 
 HANDOFF_GROUP = -1
+IDLE_JOB = "handoff-idle"
 TAKEN_TEXT = "{name} a déjà pris cette demande."
 NOT_ALLOWED_TEXT = "Seuls les conseillers de l'équipe peuvent prendre une demande."
 GONE_TEXT = "Cette demande est déjà close."
@@ -206,6 +212,8 @@ class HandoffRelay:
             await self._claim(context, update, int(parts[2]))
         elif len(parts) == 4 and parts[1] == "close" and parts[2].isdigit() and parts[3] in OUTCOMES:
             await self._close(context, update, int(parts[2]), parts[3])
+        elif len(parts) == 3 and parts[1] == "leave":
+            await self._back_to_bot(context, update.effective_chat.id)
         elif len(parts) == 4 and parts[1] == "rate" and parts[2].isdigit() and parts[3].isdigit():
             done = await asyncio.to_thread(self._rate, int(parts[2]), update.effective_chat.id, int(parts[3]))
             if done:
@@ -257,11 +265,15 @@ class HandoffRelay:
             await context.bot.send_message(update.effective_chat.id, NOT_ALLOWED_TEXT)
 
     async def on_back_to_bot(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        chat = update.effective_chat
+        await self._back_to_bot(context, update.effective_chat.id)
+        raise ApplicationHandlerStop
+
+    async def _back_to_bot(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None:
+        """The citizen leaves the handoff (`/bot`, or « Revenir à l'assistant »): closed « sans suite »."""
 
         def leave() -> tuple[int, int | None, str] | None:
             with self.database.session() as session:
-                handoff = open_handoff(session, chat.id)
+                handoff = open_handoff(session, chat_id)
                 if handoff is None:
                     return None
                 close(session, handoff.id, None, "sans_suite", datetime.now(UTC))
@@ -269,14 +281,36 @@ class HandoffRelay:
                 return handoff.id, conseiller.telegram_user_id if conseiller else None, handoff.conseiller_name
 
         left = await asyncio.to_thread(leave)
-        await context.bot.send_message(chat.id, BACK_TO_BOT_TEXT)
+        await context.bot.send_message(chat_id, BACK_TO_BOT_TEXT)
         if left is not None:
             handoff_id, conseiller_chat, name = left
             if conseiller_chat is not None:
                 await self._tell(context, conseiller_chat, CITIZEN_LEFT_TEXT.format(id=handoff_id))
             if name:
-                await self._tell(context, chat.id, CLOSED_TEXT.format(name=name), rating_buttons(handoff_id))
-        raise ApplicationHandlerStop
+                await self._tell(context, chat_id, CLOSED_TEXT.format(name=name), rating_buttons(handoff_id))
+
+    def schedule(self, job_queue: JobQueue | None, idle: timedelta) -> None:
+        """Every 5 minutes, close the claimed handoffs silent for `idle` and tell both people."""
+        if job_queue is None:
+            return
+        job_kwargs = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 600}
+        job_queue.run_repeating(self._close_idle, 300, first=30, name=IDLE_JOB, data=idle, job_kwargs=job_kwargs)
+
+    async def _close_idle(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+        idle: timedelta = context.job.data
+
+        def run() -> list[IdleClosed]:
+            with self.database.session() as session:
+                return close_idle(session, datetime.now(UTC), idle)
+
+        for item in await asyncio.to_thread(run):
+            log.info("Handoff %s closed after %s of silence", item.handoff_id, idle)
+            text = IDLE_CLOSED_TEXT.format(name=item.conseiller_name or "le conseiller")
+            await self._tell(context, item.citizen_chat_id, text, rating_buttons(item.handoff_id))
+            hours = int(idle.total_seconds() // 3600)
+            await self._tell(
+                context, item.conseiller_user_id, IDLE_CLOSED_FOR_STAFF_TEXT.format(id=item.handoff_id, hours=hours)
+            )
 
     # --- helpers ------------------------------------------------------------------------------------------
 

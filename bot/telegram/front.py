@@ -230,9 +230,10 @@ def build_application(settings: Settings) -> Application:
     front = TelegramFront(Dialogue(rasa, database, retention, sensitive_retention))
     StaffAccounts(database).register(application)  # before the dialogue: staff commands never reach Rasa
     Forget(database, settings.tracker_store_url).register(application)
-    HandoffRelay(database, front).register(application)  # an open handoff's messages go to a person, not to Rasa
+    relay = HandoffRelay(database, front)
+    relay.register(application)  # an open handoff's messages go to a person, not to Rasa
     front.register(application)
-    application.bot_data.update(settings=settings, front=front, rasa=rasa, database=database)
+    application.bot_data.update(settings=settings, front=front, rasa=rasa, database=database, relay=relay)
     return application
 
 
@@ -245,6 +246,7 @@ async def _post_init(application: Application) -> None:
     schedule_retention_purge(application.job_queue, database, settings)
     schedule_outbox(application.job_queue, database, application.bot_data["front"])
     schedule_nightly_imports(application.job_queue, database, settings)
+    application.bot_data["relay"].schedule(application.job_queue, timedelta(hours=settings.handoff_idle_hours))
 
 
 async def _post_shutdown(application: Application) -> None:

@@ -39,11 +39,14 @@ def test_request_claim_race_relay_close_and_rating(bot: Settings, telegram: Fake
     for user_id, name in ((BOB, "Bob"), (CLEO, "Cléo")):
         telegram.register_chat(user_id, first_name=name)
 
+    say(telegram, chat_id, "je ne reçois plus mes mails sur jean.dupont@gmail.com")
     mark = telegram.mark()
     (queued,) = say(telegram, chat_id, "je voudrais parler à un conseiller")
     assert queued["text"].startswith("Je transmets votre demande à un conseiller. Vous êtes 1er dans la file.")
     (notice,) = telegram.wait_for_messages(STAFF_GROUP, since=mark, timeout=30)
     assert notice["text"].startswith("Nouvelle demande n° ")
+    assert "« je ne reçois plus mes mails sur j***@gmail.com »" in notice["text"]
+    assert "jean.dupont" not in notice["text"]
     assert button_titles(notice) == ["Prendre en charge"]
 
     (waiting,) = say(telegram, chat_id, "c'est pour mon compte ameli")
