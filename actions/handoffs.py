@@ -46,6 +46,19 @@ def last_citizen_messages(tracker: Tracker, count: int = SUMMARY_MESSAGES) -> li
     return texts[-count:]
 
 
+URGENT_LOOKBACK = 10
+
+
+def is_urgent(tracker: Tracker) -> bool:
+    """A person in danger, or who already paid a scammer, in the last messages: top of the queue."""
+    recent = [event for event in tracker.events if event.get("event") == "user"][-URGENT_LOOKBACK:]
+    for event in recent:
+        intent = (event.get("parse_data") or {}).get("intent") or {}
+        if intent.get("name") == "danger" or intent.get("scam") == "already_paid":
+            return True
+    return False
+
+
 class ActionRequestHuman(Action):
     def name(self) -> str:
         return "action_request_human"
@@ -72,6 +85,7 @@ class ActionRequestHuman(Action):
                     now,
                     timedelta(days=settings.retention_days),
                     topic=tracker.get_slot("topic"),
+                    urgent=is_urgent(tracker),
                 )
                 if created:
                     for text in last_citizen_messages(tracker):

@@ -27,7 +27,7 @@ from telegram.ext import (
 )
 
 from bot.replies import Reply, buttons_from
-from bot.staff.accounts import FOR_TEAM_TEXT
+from bot.staff.accounts import FOR_TEAM_TEXT, STALE_BUTTON_TEXT
 from bot.telegram.outbox import Front
 from knowledge.db import Database
 from knowledge.handoff_messages import (
@@ -220,6 +220,7 @@ class HandoffRelay:
                 await context.bot.send_message(update.effective_chat.id, THANKS_TEXT)
         else:
             log.warning("Forged or stale handoff button %r from Telegram user %s", query.data, user.id)
+            await context.bot.send_message(update.effective_chat.id, STALE_BUTTON_TEXT)
         raise ApplicationHandlerStop
 
     async def _claim(self, context: ContextTypes.DEFAULT_TYPE, update: Update, handoff_id: int) -> None:

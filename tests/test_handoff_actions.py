@@ -1,0 +1,77 @@
+"""« Parler à un conseiller » as an action: a handoff with the staff notified, urgent after danger or an already-paid
+scam, the team's hours, and the honest answer when no team is configured."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from rasa_sdk import Tracker
+from sqlalchemy import select
+
+from actions import services
+from actions.handoffs import ActionRequestHuman
+from knowledge.conversations import Contact, record_message
+from knowledge.db import Database
+from knowledge.handoff_messages import NEW_HANDOFF, NO_TEAM_TEXT, REMIND_HANDOFF, UNCLAIMED_HANDOFF
+from knowledge.models import Handoff, HandoffMessage, Notification
+from knowledge.settings import DataSettings
+from tests.test_actions import run
+
+
+def _tracker(events: list[dict[str, Any]], user: str = "4242") -> Tracker:
+    metadata = {"channel": "telegram", "user_id": user, "chat_id": int(user), "first_name": "Ana"}
+    latest = {
+        "intent": {"name": "request_human", "confidence": 1.0},
+        "entities": [],
+        "text": "/request_human",
+        "metadata": metadata,
+    }
+    return Tracker(user, {}, latest, events, False, None, {}, "action_listen")
+
+
+def _said(text: str, intent: dict[str, Any]) -> dict[str, Any]:
+    return {"event": "user", "text": text, "parse_data": {"intent": intent}}
+
+
+@pytest.fixture
+def team(database: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[Database]:
+    monkeypatch.setattr(services, "database", lambda: database)
+    monkeypatch.setattr(services, "settings", lambda: DataSettings(database_url=database.url, staff_chat_id=-100))
+    with database.session() as session:
+        record_message(session, Contact("telegram", "4242", "4242", 4242), datetime.now(UTC), timedelta(days=90))
+    yield database
+
+
+def test_a_request_opens_a_handoff_with_the_last_messages_and_three_timers(team: Database) -> None:
+    events = [_said("mon mail jean.dupont@gmail.com ne marche plus", {"name": "faq_email"})]
+    _, messages = run(ActionRequestHuman(), _tracker(events))
+    assert messages[0]["text"].startswith("Je transmets votre demande à un conseiller. Vous êtes 1er dans la file.")
+    with team.session() as session:
+        handoff = session.scalars(select(Handoff)).one()
+        assert (handoff.chat_id, handoff.status, handoff.urgent) == (4242, "pending", False)
+        assert session.scalars(select(HandoffMessage.text)).all() == ["mon mail j***@gmail.com ne marche plus"]
+        kinds = {n.kind: n.chat_id for n in session.scalars(select(Notification))}
+    assert kinds == {NEW_HANDOFF: -100, REMIND_HANDOFF: -100, UNCLAIMED_HANDOFF: 4242}
+
+
+@pytest.mark.parametrize(
+    "intent", [{"name": "danger", "situations": ["suicide"]}, {"name": "faq_arnaques", "scam": "already_paid"}]
+)
+def test_after_danger_or_an_already_paid_scam_the_request_is_urgent(team: Database, intent: dict[str, Any]) -> None:
+    run(ActionRequestHuman(), _tracker([_said("…", intent)]))
+    with team.session() as session:
+        assert session.scalars(select(Handoff.urgent)).one() is True
+
+
+def test_without_a_staff_group_the_citizen_is_directed_to_places(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(services, "database", lambda: database)
+    monkeypatch.setattr(services, "settings", lambda: DataSettings(database_url=database.url))
+    _, messages = run(ActionRequestHuman(), _tracker([]))
+    assert messages[0]["text"] == NO_TEAM_TEXT
+    with database.session() as session:
+        assert session.scalars(select(Handoff)).first() is None
