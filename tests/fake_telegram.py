@@ -1338,9 +1338,17 @@ class FakeTelegram:
         username: str | None = None,
         language_code: str | None = "fr",
         user_id: int | None = None,
+        reply_to: int | None = None,
     ) -> JSON:
-        """Enqueues a ``message`` update with a text (commands get a bot_command entity)."""
+        """Enqueues a ``message`` update with a text (commands get a bot_command entity); ``reply_to``: the id of
+        a message of the chat it answers (Telegram's reply)."""
         content: JSON = {"text": text}
+        if reply_to is not None:
+            with self._lock:
+                replied = self._messages.get((chat_id, reply_to))
+            if replied is None:
+                raise AssertionError(f"no message {reply_to} in chat {chat_id} to reply to")
+            content["reply_to_message"] = copy.deepcopy(replied)
         entities = [
             {"offset": _utf16_len(text[: m.start()]), "length": _utf16_len(m.group()), "type": "bot_command"}
             for m in _BOT_COMMAND.finditer(text)

@@ -83,6 +83,11 @@ def test_request_claim_race_relay_close_and_rating(bot: Settings, telegram: Fake
     assert relayed["text"].startswith("Demande n° ") and "Soleil2024" not in relayed["text"]
 
     mark = telegram.mark()
+    telegram.user_sends_document(chat_id, "capture.pdf", b"%PDF-1.4 capture", "application/pdf")
+    (copy,) = telegram.wait_for_messages(winner_id, since=mark, timeout=20)
+    assert copy["document"]["file_name"] == "capture.pdf" and "forward_origin" not in copy
+
+    mark = telegram.mark()
     telegram.user_sends_text(winner_id, "Bonjour, je regarde cela avec vous.", first_name=winner, user_id=winner_id)
     (answer,) = telegram.wait_for_messages(chat_id, since=mark, timeout=20)
     assert answer["text"] == f"{winner} : Bonjour, je regarde cela avec vous."
@@ -116,3 +121,34 @@ def test_the_queue_command_and_leaving_before_anyone_answers(
     assert back["text"] == "D'accord, vous parlez de nouveau à l'assistant. Que puis-je faire pour vous ?"
     (menu,) = say(telegram, chat_id, "bonjour")
     assert menu["text"].startswith("Bonjour, je suis Passerelle.")
+
+
+def test_with_two_citizens_a_reply_goes_to_the_right_one(bot: Settings, telegram: FakeTelegram, chat_id: int) -> None:
+    _conseillers(bot)
+    telegram.register_chat(STAFF_GROUP, chat_type="supergroup", title="Équipe")
+    telegram.register_chat(BOB, first_name="Bob")
+    first, second = chat_id, chat_id + 4000
+    for citizen in (first, second):
+        mark = telegram.mark()
+        say(telegram, citizen, "/conseiller")
+        telegram.wait_for_messages(STAFF_GROUP, since=mark, timeout=30)
+        (notice,) = [m for m in telegram.wait_until_quiet(STAFF_GROUP, since=mark) if "Nouvelle demande" in m["text"]]
+        telegram.user_presses_button(STAFF_GROUP, notice, "Prendre en charge", "Bob", user_id=BOB)
+        telegram.wait_for_messages(citizen, since=mark, count=2, timeout=20)
+        telegram.wait_until_quiet(STAFF_GROUP, since=mark)
+    mark = telegram.mark()
+    telegram.user_sends_text(first, "question du premier")
+    (relayed,) = telegram.wait_for_messages(BOB, since=mark, timeout=20)
+
+    mark = telegram.mark()
+    telegram.user_sends_text(BOB, "à qui ?", first_name="Bob", user_id=BOB)
+    (which,) = telegram.wait_for_messages(BOB, since=mark, timeout=20)
+    assert which["text"].startswith("Vous avez plusieurs demandes ouvertes")
+
+    mark = telegram.mark()
+    telegram.user_sends_text(BOB, "réponse au premier", first_name="Bob", user_id=BOB, reply_to=relayed["message_id"])
+    (answer,) = telegram.wait_for_messages(first, since=mark, timeout=20)
+    assert answer["text"] == "Bob : réponse au premier"
+    assert not [r for r in telegram.requests("sendMessage", since=mark) if r["chat_id"] == second]
+    for citizen in (first, second):
+        say(telegram, citizen, "/bot")
