@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.services.processes import bot_process
+from bot.services.supervisor import Supervisor
 from bot.settings import Settings
 from knowledge.db import Database
 from knowledge.handoff_messages import CLAIMED_TEXT, STILL_WAITING_TEXT, THANKS_TEXT
@@ -152,3 +154,31 @@ def test_with_two_citizens_a_reply_goes_to_the_right_one(bot: Settings, telegram
     assert not [r for r in telegram.requests("sendMessage", since=mark) if r["chat_id"] == second]
     for citizen in (first, second):
         say(telegram, citizen, "/bot")
+
+
+def test_a_handoff_survives_a_killed_bot(
+    bot: Settings, telegram: FakeTelegram, supervisor: Supervisor, chat_id: int
+) -> None:
+    _conseillers(bot)
+    telegram.register_chat(STAFF_GROUP, chat_type="supergroup", title="Équipe")
+    telegram.register_chat(BOB, first_name="Bob")
+    mark = telegram.mark()
+    say(telegram, chat_id, "/conseiller")
+    telegram.wait_for_messages(STAFF_GROUP, since=mark, timeout=30)
+    (notice,) = [m for m in telegram.wait_until_quiet(STAFF_GROUP, since=mark) if "Nouvelle demande" in m["text"]]
+    telegram.user_presses_button(STAFF_GROUP, notice, "Prendre en charge", "Bob", user_id=BOB)
+    telegram.wait_for_messages(chat_id, since=mark, count=2, timeout=20)
+
+    old = next(s for s in supervisor.services if s.name == "bot" and s.process and s.process.poll() is None)
+    old.process.kill()  # no goodbye: SIGKILL
+    old.process.wait(20)
+    supervisor.services.remove(old)
+    polls = telegram.polls
+    supervisor.start(bot_process(bot))
+    telegram.wait_for_polling(timeout=60, after=polls)
+
+    mark = telegram.mark()
+    telegram.user_sends_text(chat_id, "toujours là ?")
+    (relayed,) = telegram.wait_for_messages(BOB, since=mark, timeout=30)
+    assert relayed["text"].endswith(": toujours là ?")
+    say(telegram, chat_id, "/bot")
