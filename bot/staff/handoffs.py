@@ -75,6 +75,9 @@ YOU_HAVE_IT_TEXT = (
 WHICH_ONE_TEXT = "Vous avez plusieurs demandes ouvertes : répondez au message de la personne concernée."
 CLOSED_FOR_STAFF_TEXT = "Demande n° {id} close : {outcome}."
 CITIZEN_LEFT_TEXT = "La personne de la demande n° {id} est revenue à l'assistant : demande close (sans suite)."
+NOTE_KEPT_TEXT = "Note gardée sur la demande n° {id} (la personne ne la voit pas)."
+EMPTY_NOTE_TEXT = "Écrivez la note après /note, par exemple : /note rappeler jeudi."
+NO_HANDOFF_TEXT = "Vous n'avez pas de demande ouverte."
 EMPTY_QUEUE_TEXT = "Personne n'attend en ce moment."
 BLOCKED_TEXT = "La personne de la demande n° {id} a bloqué le bot : votre message n'a pas pu être remis."
 
@@ -88,6 +91,7 @@ class HandoffRelay:
         private = filters.ChatType.PRIVATE
         application.add_handler(CommandHandler("bot", self.on_back_to_bot, filters=private), group=HANDOFF_GROUP)
         application.add_handler(CommandHandler("file", self.on_queue), group=HANDOFF_GROUP)
+        application.add_handler(CommandHandler("note", self.on_note, filters=private), group=HANDOFF_GROUP)
         application.add_handler(CallbackQueryHandler(self.on_button, pattern=r"^handoff[|]"), group=HANDOFF_GROUP)
         application.add_handler(
             MessageHandler(private & ~filters.COMMAND & ~filters.StatusUpdate.ALL, self.on_private_message),
@@ -200,6 +204,27 @@ class HandoffRelay:
         replies = await asyncio.to_thread(listing)
         for reply in replies or [Reply(FOR_TEAM_TEXT)]:
             await self.front.send(context.bot, update.effective_chat.id, reply)
+        raise ApplicationHandlerStop
+
+    async def on_note(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """`/note …`: an internal note on the handoff (the one replied to, or the only one open); never sent."""
+        message, user = update.effective_message, update.effective_user
+        text = " ".join(context.args or [])
+
+        def keep() -> str:
+            with self.database.session() as session:
+                member = member_of(session, user.id)
+                if member is None:
+                    return FOR_TEAM_TEXT
+                handoff = self._conseiller_handoff(session, member, message)
+                if handoff is None:
+                    return WHICH_ONE_TEXT if claimed_by(session, user.id) else NO_HANDOFF_TEXT
+                if not text:
+                    return EMPTY_NOTE_TEXT
+                add_message(session, handoff, "note", datetime.now(UTC), text=text)
+                return NOTE_KEPT_TEXT.format(id=handoff.id)
+
+        await message.reply_text(await asyncio.to_thread(keep))
         raise ApplicationHandlerStop
 
     # --- buttons ------------------------------------------------------------------------------------------

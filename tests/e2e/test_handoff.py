@@ -85,6 +85,14 @@ def test_request_claim_race_relay_close_and_rating(bot: Settings, telegram: Fake
     assert relayed["text"].startswith("Demande n° ") and "Soleil2024" not in relayed["text"]
 
     mark = telegram.mark()
+    telegram.user_sends_text(
+        winner_id, "/note compte ameli bloqué, rappeler jeudi", first_name=winner, user_id=winner_id
+    )
+    (kept,) = telegram.wait_for_messages(winner_id, since=mark, timeout=20)
+    assert kept["text"].startswith("Note gardée sur la demande n° ")
+    assert not [r for r in telegram.requests("sendMessage", since=mark) if r["chat_id"] == chat_id]
+
+    mark = telegram.mark()
     telegram.user_sends_document(chat_id, "capture.pdf", b"%PDF-1.4 capture", "application/pdf")
     (copy,) = telegram.wait_for_messages(winner_id, since=mark, timeout=20)
     assert copy["document"]["file_name"] == "capture.pdf" and "forward_origin" not in copy
