@@ -25,7 +25,7 @@ from knowledge.handoff_messages import (
     ordinal_suffix,
     out_of_hours_text,
 )
-from knowledge.handoffs import add_message, queue_position, request_handoff
+from knowledge.handoffs import add_message, available_conseillers, queue_position, request_handoff
 from knowledge.models import Citizen
 from knowledge.privacy import mask_contacts
 
@@ -59,6 +59,12 @@ def is_urgent(tracker: Tracker) -> bool:
     return False
 
 
+def _commune(tracker: Tracker) -> str | None:
+    """The place the citizen searched, if any (« 50000 Saint-Lô »), for the conseiller's summary."""
+    last = tracker.get_slot("last_location")
+    return str(last.get("label"))[:255] if isinstance(last, dict) and last.get("label") else None
+
+
 class ActionRequestHuman(Action):
     def name(self) -> str:
         return "action_request_human"
@@ -86,11 +92,15 @@ class ActionRequestHuman(Action):
                     timedelta(days=settings.retention_days),
                     topic=tracker.get_slot("topic"),
                     urgent=is_urgent(tracker),
+                    commune=_commune(tracker),
                 )
                 if created:
                     for text in last_citizen_messages(tracker):
                         add_message(session, handoff, "citizen", now, text=mask_contacts(text))
                     add_notification(session, NEW_HANDOFF, handoff.id, settings.staff_chat_id, now, now)
+                    for member in available_conseillers(session):  # and each conseiller who said /dispo
+                        kind = f"{NEW_HANDOFF}:{member.id}"
+                        add_notification(session, kind, handoff.id, member.telegram_user_id, now, now)
                     remind = now + timedelta(minutes=settings.handoff_remind_minutes)
                     give_up = now + timedelta(minutes=settings.handoff_give_up_minutes)
                     add_notification(session, REMIND_HANDOFF, handoff.id, settings.staff_chat_id, remind, now)

@@ -87,6 +87,14 @@ def queue_position(session: Session, handoff: Handoff) -> int:
     return (ahead or 0) + 1
 
 
+def available_conseillers(session: Session) -> list[StaffMember]:
+    """Staff who can answer and said /dispo."""
+    query = select(StaffMember).where(
+        StaffMember.available, StaffMember.removed_at.is_(None), StaffMember.role.in_(ANSWERING_ROLES)
+    )
+    return list(session.scalars(query))
+
+
 def waiting(session: Session) -> list[Handoff]:
     """The queue: urgent first, then the oldest."""
     return list(

@@ -75,3 +75,28 @@ def test_without_a_staff_group_the_citizen_is_directed_to_places(
     assert messages[0]["text"] == NO_TEAM_TEXT
     with database.session() as session:
         assert session.scalars(select(Handoff)).first() is None
+
+
+def test_available_conseillers_are_told_directly_and_the_commune_is_in_the_summary(team: Database) -> None:
+    from knowledge.handoff_messages import renderers
+    from knowledge.notifications import prepare
+    from knowledge.staff import CONSEILLER, create_invitation, redeem, set_available, structure_named
+
+    now = datetime.now(UTC)
+    for user_id, available in ((501, True), (502, False)):
+        with team.session() as session:
+            code = create_invitation(session, structure_named(session, "EPN", now), CONSEILLER, now)
+        redeem(team, code, user_id, f"C{user_id}", now)
+        with team.session() as session:
+            set_available(session, user_id, available)
+    tracker = _tracker([])
+    tracker.slots["last_location"] = {"lat": 49.11, "lon": -1.08, "label": "50000 Saint-Lô"}
+    run(ActionRequestHuman(), tracker)
+    with team.session() as session:
+        chats = {n.kind.split(":")[0]: [] for n in session.scalars(select(Notification))}
+        for notification in session.scalars(select(Notification)):
+            chats[notification.kind.split(":")[0]].append(notification.chat_id)
+        direct = session.scalars(select(Notification.id).where(Notification.kind.like(f"{NEW_HANDOFF}:%"))).one()
+    assert sorted(chats[NEW_HANDOFF]) == [-100, 501]
+    outgoing = prepare(team, direct, now, renderers())
+    assert outgoing is not None and outgoing.chat_id == 501 and "Commune : 50000 Saint-Lô" in outgoing.text
