@@ -116,9 +116,7 @@ def test_request_claim_race_relay_close_and_rating(bot: Settings, telegram: Fake
 def test_the_queue_command_and_leaving_before_anyone_answers(
     bot: Settings, telegram: FakeTelegram, chat_id: int
 ) -> None:
-    _conseillers(bot)
-    telegram.register_chat(STAFF_GROUP, chat_type="supergroup", title="Équipe")
-    telegram.register_chat(BOB, first_name="Bob")
+    _team_ready(bot, telegram)
     (queued,) = say(telegram, chat_id, "/conseiller")
     assert queued["text"].startswith("Je transmets votre demande à un conseiller.")
     mark = telegram.mark()
@@ -133,19 +131,28 @@ def test_the_queue_command_and_leaving_before_anyone_answers(
     assert menu["text"].startswith("Bonjour, je suis Passerelle.")
 
 
-def test_with_two_citizens_a_reply_goes_to_the_right_one(bot: Settings, telegram: FakeTelegram, chat_id: int) -> None:
-    _conseillers(bot)
+def _bob_takes(telegram: FakeTelegram, citizen: int) -> None:
+    """The citizen asks for a person; Bob takes the request from the staff group."""
+    mark = telegram.mark()
+    say(telegram, citizen, "/conseiller")
+    telegram.wait_for_messages(STAFF_GROUP, since=mark, timeout=30)
+    (notice,) = [m for m in telegram.wait_until_quiet(STAFF_GROUP, since=mark) if "Nouvelle demande" in m["text"]]
+    telegram.user_presses_button(STAFF_GROUP, notice, "Prendre en charge", "Bob", user_id=BOB)
+    telegram.wait_for_messages(citizen, since=mark, count=2, timeout=20)
+    telegram.wait_until_quiet(STAFF_GROUP, since=mark)
+
+
+def _team_ready(settings: Settings, telegram: FakeTelegram) -> None:
+    _conseillers(settings)
     telegram.register_chat(STAFF_GROUP, chat_type="supergroup", title="Équipe")
     telegram.register_chat(BOB, first_name="Bob")
+
+
+def test_with_two_citizens_a_reply_goes_to_the_right_one(bot: Settings, telegram: FakeTelegram, chat_id: int) -> None:
+    _team_ready(bot, telegram)
     first, second = chat_id, chat_id + 4000
     for citizen in (first, second):
-        mark = telegram.mark()
-        say(telegram, citizen, "/conseiller")
-        telegram.wait_for_messages(STAFF_GROUP, since=mark, timeout=30)
-        (notice,) = [m for m in telegram.wait_until_quiet(STAFF_GROUP, since=mark) if "Nouvelle demande" in m["text"]]
-        telegram.user_presses_button(STAFF_GROUP, notice, "Prendre en charge", "Bob", user_id=BOB)
-        telegram.wait_for_messages(citizen, since=mark, count=2, timeout=20)
-        telegram.wait_until_quiet(STAFF_GROUP, since=mark)
+        _bob_takes(telegram, citizen)
     mark = telegram.mark()
     telegram.user_sends_text(first, "question du premier")
     (relayed,) = telegram.wait_for_messages(BOB, since=mark, timeout=20)
@@ -167,15 +174,8 @@ def test_with_two_citizens_a_reply_goes_to_the_right_one(bot: Settings, telegram
 def test_a_handoff_survives_a_killed_bot(
     bot: Settings, telegram: FakeTelegram, supervisor: Supervisor, chat_id: int
 ) -> None:
-    _conseillers(bot)
-    telegram.register_chat(STAFF_GROUP, chat_type="supergroup", title="Équipe")
-    telegram.register_chat(BOB, first_name="Bob")
-    mark = telegram.mark()
-    say(telegram, chat_id, "/conseiller")
-    telegram.wait_for_messages(STAFF_GROUP, since=mark, timeout=30)
-    (notice,) = [m for m in telegram.wait_until_quiet(STAFF_GROUP, since=mark) if "Nouvelle demande" in m["text"]]
-    telegram.user_presses_button(STAFF_GROUP, notice, "Prendre en charge", "Bob", user_id=BOB)
-    telegram.wait_for_messages(chat_id, since=mark, count=2, timeout=20)
+    _team_ready(bot, telegram)
+    _bob_takes(telegram, chat_id)
 
     old = next(s for s in supervisor.services if s.name == "bot" and s.process and s.process.poll() is None)
     old.process.kill()  # no goodbye: SIGKILL
