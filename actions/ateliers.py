@@ -11,7 +11,6 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions import services
@@ -20,7 +19,8 @@ from actions.places import ATELIERS, LAST_LOCATION, LOOKING_FOR, ask_location
 from actions.services import Sender
 from knowledge.ateliers import messages as signup_messages
 from knowledge.ateliers.signups import atelier_ics, cancel, match_request, my_signups, register
-from knowledge.models import Atelier, Citizen
+from knowledge.conversations import citizen_id
+from knowledge.models import Atelier
 from knowledge.places import messages as say
 from knowledge.places.catalogue import active_places
 from knowledge.places.search import ateliers_near
@@ -52,9 +52,7 @@ NOT_YOURS_TEXT = "Je ne trouve pas cette inscription parmi les vôtres."
 
 def _citizen_id(sender: Sender) -> int | None:
     with services.database().session() as session:
-        return session.scalar(
-            select(Citizen.id).where(Citizen.channel == sender.channel, Citizen.external_id == sender.user_id)
-        )
+        return citizen_id(session, sender.channel, sender.user_id)
 
 
 class CitizenAction(Action, ABC):

@@ -10,12 +10,12 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions import services
 from actions.menu import ASK_QUESTION, FIND_PLACE
 from knowledge.ateliers.signups import add_notification
+from knowledge.conversations import citizen_id
 from knowledge.handoff_messages import (
     NEW_HANDOFF,
     NO_TEAM_TEXT,
@@ -26,7 +26,6 @@ from knowledge.handoff_messages import (
     out_of_hours_text,
 )
 from knowledge.handoffs import add_message, available_conseillers, queue_position, request_handoff
-from knowledge.models import Citizen
 from knowledge.privacy import mask_contacts
 
 log = logging.getLogger(__name__)
@@ -78,15 +77,13 @@ class ActionRequestHuman(Action):
         now = datetime.now(UTC)
         try:
             with services.database().session() as session:
-                citizen_id = session.scalar(
-                    select(Citizen.id).where(Citizen.channel == sender.channel, Citizen.external_id == sender.user_id)
-                )
-                if citizen_id is None:
+                known = citizen_id(session, sender.channel, sender.user_id)
+                if known is None:
                     dispatcher.utter_message(text=NO_TEAM_TEXT, buttons=[FIND_PLACE, ASK_QUESTION])
                     return []
                 handoff, created = request_handoff(
                     session,
-                    citizen_id,
+                    known,
                     sender.chat_id,
                     now,
                     timedelta(days=settings.retention_days),

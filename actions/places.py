@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import unicodedata
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from actions import services
 from actions.menu import ASK_QUESTION, REQUEST_HUMAN
+from knowledge.french import fold
 from knowledge.places import messages as say
 from knowledge.places.catalogue import services_catalogue
 from knowledge.places.communes import Resolution, communes
@@ -29,10 +29,6 @@ ATELIERS = "ateliers"
 TROUBLE_TEXT = (
     "Désolé, je n'arrive pas à chercher les lieux pour le moment. Réessayez dans un instant, s'il vous plaît."
 )
-
-
-def _fold(text: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
 
 
 def ask_location(dispatcher: CollectingDispatcher, text: str = say.ASK_LOCATION) -> None:
@@ -83,7 +79,7 @@ class ActionFindPlace(Action):
         offset = max(0, int(_float(services.entity(tracker, "offset"), 0)))
         service = _service(tracker, text)
         wants_ateliers = tracker.get_slot(LOOKING_FOR) == ATELIERS or (
-            "atelier" in _fold(text) and not text.startswith("/")
+            "atelier" in fold(text) and not text.startswith("/")
         )
         try:
             _answer(dispatcher, latitude, longitude, place.label, offset, service, wants_ateliers)

@@ -105,6 +105,11 @@ def purge_expired(session: Session, now: datetime) -> int:
     return deleted
 
 
+def citizen_id(session: Session, channel: str, external_id: str) -> int | None:
+    """The id of the citizen who writes from this channel and id, if we know them."""
+    return session.scalar(select(Citizen.id).where(Citizen.channel == channel, Citizen.external_id == external_id))
+
+
 def _get_or_create_citizen(session: Session, contact: Contact, now: datetime) -> Citizen:
     query = select(Citizen).where(Citizen.channel == contact.channel, Citizen.external_id == contact.external_id)
     citizen = session.scalars(query).first()

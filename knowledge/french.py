@@ -1,7 +1,9 @@
-"""Dates and times written the French way, for what citizens read ("jeudi 10 décembre à 14 h 30")."""
+"""French text: folded for matching (lower case, no accents), and dates and times written the French way for what
+citizens read ("jeudi 10 décembre à 14 h 30")."""
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -21,6 +23,12 @@ MONTHS = (
     "novembre",
     "décembre",
 )
+
+
+def fold(text: str) -> str:
+    """Lower case, accents removed: what text is compared on."""
+    decomposed = unicodedata.normalize("NFD", text.lower())
+    return "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
 
 
 def clock(moment: datetime) -> str:

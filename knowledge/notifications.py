@@ -69,7 +69,7 @@ def prepare(database: Database, notification_id: int, now: datetime, renderers: 
         notification = session.get(Notification, notification_id)
         if notification is None:
             return None
-        renderer = renderers.get(notification.kind) or renderers.get(notification.kind.split(":")[0])
+        renderer = renderers.get(notification.kind.split(":")[0])  # "handoff_new:12": one per recipient
         outgoing = renderer(session, notification, now) if renderer and notification.chat_id is not None else None
         if outgoing is None:
             notification.sent_at, notification.outcome = now, "skipped"

@@ -13,11 +13,12 @@ secret right after the label; or, for a code, its digits.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 
 from stdnum import iban, luhn
 from stdnum.fr import nir, siret
+
+from knowledge.french import fold
 
 NIR_MASK = "[numéro de sécurité sociale masqué]"
 IBAN_MASK = "[IBAN masqué]"
@@ -83,12 +84,6 @@ def mask_sensitive(text: str) -> Masked:
         position = span.end
     pieces.append(text[position:])
     return Masked(text="".join(pieces), kinds=frozenset(span.kind for span in spans))
-
-
-def _fold(text: str) -> str:
-    """Lower case, accents removed."""
-    decomposed = unicodedata.normalize("NFD", text.lower())
-    return "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
 
 
 # --- Numbers with a checksum -------------------------------------------------------------------------------------
@@ -193,7 +188,7 @@ def _is_card(digits: str, label: str | None) -> bool:
 
 def _label_before(text: str, start: int) -> str | None:
     """The nearest card or reference label among the four words before a number, accents folded."""
-    words = re.findall(r"[^\W\d_]+", _fold(text[max(0, start - 60) : start]))[-4:]
+    words = re.findall(r"[^\W\d_]+", fold(text[max(0, start - 60) : start]))[-4:]
     for word in reversed(words):
         if word in _CARD_LABELS or word in _REFERENCE_LABELS:
             return word
@@ -220,7 +215,7 @@ _PLAIN_WORDS_TEXT = """
     demande nouveau nouvelle ancien ancienne actuel actuelle provisoire temporaire reçu reçue envoyé envoyée
     marche fonctionne faut dois doit peux peut veux sais svp merci oui non ok accepté acceptée même pareil
 """
-_PLAIN_WORDS = frozenset(_fold(word) for word in _PLAIN_WORDS_TEXT.split())
+_PLAIN_WORDS = frozenset(fold(word) for word in _PLAIN_WORDS_TEXT.split())
 """French words that follow "mot de passe est…" in a question, never a secret."""
 _WINDOW = 8
 """How many words after a password label may hold the introducer ("mot de passe pour le site de la caf est…")."""
@@ -265,11 +260,11 @@ def _password_after(text: str, tokens: list[tuple[int, int, str]], label_end: in
         if introducer:  # "mdp:secret" glued
             start = _start + len(word) - len(introducer)
             return _password_span(start, start + len(introducer.rstrip(".,;!?")), introducer)
-        rest = [token for token in following[index + 1 :] if _fold(token[2]) not in _FILLERS][:1]
+        rest = [token for token in following[index + 1 :] if fold(token[2]) not in _FILLERS][:1]
         if rest:
             start, _end, secret = rest[0]
             trimmed = secret.rstrip(".,;?")
-            if _fold(trimmed).strip("«»\"'") in _PLAIN_WORDS:
+            if fold(trimmed).strip("«»\"'") in _PLAIN_WORDS:
                 return None
             return _password_span(start, start + len(trimmed), trimmed)
         return None
@@ -284,7 +279,7 @@ def _password_after(text: str, tokens: list[tuple[int, int, str]], label_end: in
 def _password_before(text: str, tokens: list[tuple[int, int, str]], label_start: int) -> _Span | None:
     """A secret typed before its label: "j'ai tapé 3X7pQ9zW comme mot de passe"."""
     before = [token for token in tokens if token[1] <= label_start][-2:]
-    if len(before) == 2 and _fold(before[1][2]) in {"comme", "en"}:
+    if len(before) == 2 and fold(before[1][2]) in {"comme", "en"}:
         start, _end, word = before[0]
         if _looks_like_secret(word) and not _is_other_number(word):
             return _password_span(start, start + len(word), word)
@@ -315,7 +310,7 @@ def _code_after(text: str, label_end: int) -> _Span | None:
     for words_before, match in enumerate(_CODE_WORDS.finditer(window)):
         if words_before > _CODE_WINDOW:
             return None
-        if _fold(match.group(0)).strip(".,:;") in _OTHER_NUMBER_LABELS:
+        if fold(match.group(0)).strip(".,:;") in _OTHER_NUMBER_LABELS:
             return None
         value = match.group(0).strip()
         if value.replace(" ", "").isdigit():

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 MAX_SOURCE_BYTES = 200 * 1024 * 1024
 DOWNLOAD_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A row of an import left out, and why (English, for the operator). The rest of the import goes on."""
+
+    where: str  # "line 4", "entry 2 (id=abc)", "event abc@x at 2026-09-08 14:00"
+    reason: str  # "no start date", "duplicate id (first at line 2)"
+    source_id: str | None = None
 
 
 class SourceError(Exception):

@@ -8,7 +8,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
@@ -22,7 +22,7 @@ from knowledge.places.catalogue import DEMO_ATELIERS, DEMO_PLACES, import_places
 from knowledge.places.communes import communes
 from knowledge.places.index import PlaceIndex
 from knowledge.places.search import as_contract, service_named
-from knowledge.sources import SourceError
+from knowledge.sources import Rejected, SourceError
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ def _progress(rows: list[object]) -> tqdm:
 
 
 class _Report(Protocol):
-    rejected: Sequence[Any]
+    rejected: Sequence[Rejected]
 
     def summary(self) -> str: ...
 
@@ -55,7 +55,7 @@ def _import(settings: Settings, location: str, run: Callable[[Database, datetime
     finally:
         database.dispose()
     for rejected in report.rejected:
-        ident = f" (id {rejected.source_id})" if getattr(rejected, "source_id", None) else ""
+        ident = f" (id {rejected.source_id})" if rejected.source_id else ""
         print(f"rejected {rejected.where}{ident}: {rejected.reason}")
     print(f"{location}: {report.summary()}")
     return 0

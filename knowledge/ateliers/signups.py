@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
@@ -18,12 +17,12 @@ from icalendar import Calendar, Event
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from knowledge.ateliers.sources import AtelierRecord, Rejected, parse_ateliers
+from knowledge.ateliers.sources import AtelierRecord, parse_ateliers
 from knowledge.db import Database
-from knowledge.french import PARIS, WEEKDAYS
+from knowledge.french import PARIS, WEEKDAYS, fold
 from knowledge.models import Atelier, Notification, Place, Registration
 from knowledge.places.catalogue import postal_address
-from knowledge.sources import read_source
+from knowledge.sources import Rejected, read_source
 
 DEFAULT_CAPACITY = 10
 REMINDER = "atelier_reminder"
@@ -229,18 +228,13 @@ def upcoming(
     return {place: _views(session, items) for place, items in chosen.items()}
 
 
-def _fold(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text.lower())
-    return "".join(c for c in text if not unicodedata.combining(c))
-
-
 def _words(text: str) -> set[str]:
-    return set(re.findall(r"[a-z0-9]{4,}", _fold(text)))
+    return set(re.findall(r"[a-z0-9]{4,}", fold(text)))
 
 
 def match_request(ateliers: list[Atelier], text: str) -> list[Atelier]:
     """Keep the ateliers a sentence points at: a weekday ("jeudi") and/or words of the title or theme."""
-    folded = _fold(text)
+    folded = fold(text)
     days = {i for i, name in enumerate(WEEKDAYS) if re.search(rf"\b{name}\b", folded)}
     words = _words(text) - _COMMON
     chosen = ateliers

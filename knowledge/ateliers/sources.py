@@ -42,6 +42,8 @@ import icalendar
 import recurring_ical_events
 import yaml
 
+from knowledge.sources import Rejected
+
 PARIS = ZoneInfo("Europe/Paris")
 
 ICAL_SUFFIXES = (".ics", ".ical", ".icalendar")
@@ -83,12 +85,6 @@ class AtelierRecord:
     public: str = ""
     accessibility: str = ""
     cancelled: bool = False
-
-
-@dataclass(frozen=True)
-class Rejected:
-    where: str  # "row 4", "entry 2 (id=abc)", "event abc@x", "event abc@x at 2026-09-08 14:00"
-    reason: str  # English, e.g. "no start date", "end before start"
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from knowledge.db import Database
 from knowledge.models import Place
 from knowledge.places.communes import CommuneIndex, communes
-from knowledge.sources import SourceError, decode_utf8, read_source
+from knowledge.sources import Rejected, SourceError, decode_utf8, read_source
 
 log = logging.getLogger(__name__)
 
@@ -63,13 +63,6 @@ def services_catalogue() -> tuple[str, ...]:
     return standard().choices["services"]
 
 
-@dataclass(frozen=True)
-class Rejection:
-    where: str
-    reason: str
-    source_id: str | None = None
-
-
 @dataclass
 class ImportReport:
     added: int = 0
@@ -77,7 +70,7 @@ class ImportReport:
     unchanged: int = 0
     retired: int = 0
     approximate: int = 0
-    rejected: list[Rejection] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -162,15 +155,15 @@ def _number(value: str) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def clean_row(where: str, raw: dict[str, Any], index: CommuneIndex) -> CleanRow | Rejection:
+def clean_row(where: str, raw: dict[str, Any], index: CommuneIndex) -> CleanRow | Rejected:
     """Check one raw row: a place needs an id, a name, and coordinates or a commune to place it."""
     spec = standard()
     fields = {name: _text(raw.get(name)) for name in spec.fields}
     source_id = fields["id"]
     if not source_id:
-        return Rejection(where, "no id")
+        return Rejected(where, "no id")
     if not fields["nom"]:
-        return Rejection(where, "no name", source_id)
+        return Rejected(where, "no name", source_id)
     for name, allowed in spec.choices.items():
         if fields[name]:
             values = [value.strip() for value in fields[name].split(MULTI_SEPARATOR)]
@@ -180,7 +173,7 @@ def clean_row(where: str, raw: dict[str, Any], index: CommuneIndex) -> CleanRow 
         return CleanRow(source_id, fields, latitude, longitude, approximate=False)
     centre = _commune_centre(fields, index)
     if centre is None:
-        return Rejection(where, "no coordinates and no commune to place it", source_id)
+        return Rejected(where, "no coordinates and no commune to place it", source_id)
     return CleanRow(source_id, fields, centre[0], centre[1], approximate=True)
 
 
@@ -220,11 +213,11 @@ def import_places(
     updates: list[dict[str, Any]] = []
     for where, raw in progress(rows) if progress else rows:
         row = clean_row(where, raw, index)
-        if isinstance(row, Rejection):
+        if isinstance(row, Rejected):
             report.rejected.append(row)
             continue
         if row.source_id in seen:
-            report.rejected.append(Rejection(where, f"duplicate id (first at {seen[row.source_id]})", row.source_id))
+            report.rejected.append(Rejected(where, f"duplicate id (first at {seen[row.source_id]})", row.source_id))
             continue
         seen[row.source_id] = where
         report.approximate += row.approximate

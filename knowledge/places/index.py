@@ -161,7 +161,3 @@ class IndexCache:
                         self._index = PlaceIndex.build(session)
                 self._checked = now
             return self._index
-
-    def invalidate(self) -> None:
-        with self._lock:
-            self._index = None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from knowledge.ateliers.signups import AtelierView, upcoming
+from knowledge.french import fold
 from knowledge.models import Place
 from knowledge.places.catalogue import active_places, services_catalogue
 from knowledge.places.hours import HoursStatus, hours_status
@@ -44,8 +44,8 @@ SERVICE_WORDS: tuple[tuple[str, str], ...] = (
 
 
 def _fold(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text.lower())
-    return " ".join("".join(c for c in text if not unicodedata.combining(c)).replace("'", " ").split())
+    """Folded, apostrophes as spaces: « carte d'identité » → « carte d identite »."""
+    return " ".join(fold(text).replace("'", " ").split())
 
 
 def service_for_text(text: str) -> str | None:
