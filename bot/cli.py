@@ -84,12 +84,16 @@ def _parser() -> argparse.ArgumentParser:
     ateliers.add_argument("path", metavar="PATH_OR_URL")
     ateliers.add_argument("--place", help="national id of the place for events that do not name one")
     ateliers.add_argument("--capacity", type=int, default=10, help="seats when the source gives none (default 10)")
+    ateliers.add_argument(
+        "--conseiller", type=int, metavar="TELEGRAM_USER_ID", help="the staff account that runs these ateliers"
+    )
     staff = add("staff", _staff, "staff accounts: invitations")
     staff.add_argument("action", choices=["invite"])
     staff.add_argument("--role", required=True, help="conseiller, mediateur or coordinateur")
     staff.add_argument("--structure", required=True, help="the structure's name (created if new)")
     staff.add_argument("--commune", default="", help="the structure's commune, when it is created")
     staff.add_argument("--days", type=int, default=7, help="days the link stays valid (default 7)")
+    staff.add_argument("--place", help="the structure's place id in the national data (its ateliers are its own)")
     return parser
 
 
@@ -192,13 +196,15 @@ def _places(settings: Settings, args: argparse.Namespace) -> int:
 def _ateliers(settings: Settings, args: argparse.Namespace) -> int:
     from bot.tools import data_commands
 
-    return data_commands.import_ateliers(settings, args.path, place=args.place, capacity=args.capacity)
+    return data_commands.import_ateliers(
+        settings, args.path, place=args.place, capacity=args.capacity, conseiller=args.conseiller
+    )
 
 
 def _staff(settings: Settings, args: argparse.Namespace) -> int:
     from bot.tools import staff_commands
 
-    return staff_commands.invite(settings, args.role, args.structure, args.commune, args.days)
+    return staff_commands.invite(settings, args.role, args.structure, args.commune, args.days, args.place)
 
 
 if __name__ == "__main__":

@@ -132,6 +132,7 @@ class Atelier(Base):
     __table_args__ = (
         UniqueConstraint("uid", "start", name="uq_ateliers_uid_start"),
         Index("ix_ateliers_place_start", "place_source_id", "start"),
+        Index("ix_ateliers_staff_member_start", "staff_member_id", "start"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -144,10 +145,17 @@ class Atelier(Base):
     place_source_id: Mapped[str | None] = mapped_column(String(255))
     """The national `id` of the place where it happens."""
     conseiller: Mapped[str] = mapped_column(String(255), default="")
+    """The name the source gives (shown to citizens); the account that runs it is `staff_member_id`."""
+    staff_member_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_members.id", ondelete="SET NULL", name="fk_ateliers_staff_member")
+    )
+    """The staff account that runs it: sees who registered, marks attendance, may cancel it."""
     capacity: Mapped[int] = mapped_column(Integer)
     public: Mapped[str] = mapped_column(String(255), default="")
     accessibility: Mapped[str] = mapped_column(Text, default="")
     cancelled: Mapped[bool] = mapped_column(default=False, server_default=false())
+    cancelled_by_team: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """Cancelled in the chat by its conseiller or a coordinator: a later import of the source does not revive it."""
     source: Mapped[str] = mapped_column(String(500), default="")
     content_hash: Mapped[str] = mapped_column(String(64))
     updated_at: Mapped[datetime]
@@ -173,6 +181,8 @@ class Registration(Base):
     first_name: Mapped[str] = mapped_column(String(64), default="")
     status: Mapped[str] = mapped_column(String(16))
     """confirmed, waiting or cancelled."""
+    attended: Mapped[bool | None]
+    """Marked by the conseiller after the atelier: present (True), absent (False), not yet marked (None)."""
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

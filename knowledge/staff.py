@@ -39,8 +39,10 @@ def deep_link(bot_username: str, code: str) -> str:
     return f"https://t.me/{bot_username.lstrip('@')}?start={code}"
 
 
-def structure_named(session: Session, name: str, now: datetime, commune: str = "") -> Structure:
-    """The structure with this name, created if needed."""
+def structure_named(
+    session: Session, name: str, now: datetime, commune: str = "", place_id: str | None = None
+) -> Structure:
+    """The structure with this name, created if needed; `place_id` (its national place id) is set when given."""
     name = " ".join(name.split())
     if not name:
         raise StaffError("a structure needs a name")
@@ -48,7 +50,9 @@ def structure_named(session: Session, name: str, now: datetime, commune: str = "
     if structure is None:
         structure = Structure(name=name[:255], commune=commune[:255], created_at=now)
         session.add(structure)
-        session.flush()
+    if place_id:
+        structure.place_source_id = place_id.strip()[:255]
+    session.flush()
     return structure
 
 

@@ -36,6 +36,7 @@ from bot.rasa.client import RasaClient
 from bot.replies import Reply
 from bot.settings import Settings
 from bot.staff.accounts import StaffAccounts
+from bot.staff.ateliers import TeamAteliers
 from bot.staff.handoffs import HandoffRelay
 from bot.telegram.callbacks import CallbackPayloads
 from bot.telegram.concurrency import PerChatUpdateProcessor
@@ -62,6 +63,7 @@ COMMANDS = {
     "aide": "/help",
     "lieux": "/find_place",
     "ateliers": "/my_ateliers",
+    "mes_ateliers": "/my_ateliers",
     "conseiller": "/request_human",
 }
 MENU_COMMANDS = [
@@ -171,12 +173,12 @@ class TelegramFront:
                 address=venue.address,
                 reply_markup=ReplyKeyboardRemove(),
             )
-        await bot.send_message(chat_id, reply.text, reply_markup=self._markup(reply))
+        await bot.send_message(chat_id, reply.text, reply_markup=self.markup(reply))
         if reply.document is not None:
             document = reply.document
             await bot.send_document(chat_id, InputFile(document.content, filename=document.filename))
 
-    def _markup(self, reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
+    def markup(self, reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
         if reply.request_location:
             button = KeyboardButton("📍 Partager ma position", request_location=True)
             return ReplyKeyboardMarkup([[button]], resize_keyboard=True, one_time_keyboard=True)
@@ -230,6 +232,7 @@ def build_application(settings: Settings) -> Application:
     front = TelegramFront(Dialogue(rasa, database, retention, sensitive_retention))
     StaffAccounts(database).register(application)  # before the dialogue: staff commands never reach Rasa
     Forget(database, settings.tracker_store_url).register(application)
+    TeamAteliers(database, front).register(application)
     relay = HandoffRelay(database, front)
     relay.register(application)  # an open handoff's messages go to a person, not to Rasa
     front.register(application)

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
-from telegram import Bot
+from telegram import Bot, InlineKeyboardMarkup, ReplyKeyboardMarkup
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import ContextTypes, JobQueue
 
@@ -32,6 +32,8 @@ RENDERERS = {**atelier_renderers(), **handoff_renderers()}
 
 class Front(Protocol):
     async def send(self, bot: Bot, chat_id: int, reply: Reply) -> None: ...
+
+    def markup(self, reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None: ...
 
 
 def schedule_outbox(job_queue: JobQueue | None, database: Database, front: Front) -> None:

@@ -23,6 +23,7 @@ from knowledge.places.communes import communes
 from knowledge.places.index import PlaceIndex
 from knowledge.places.search import as_contract, service_named
 from knowledge.sources import Rejected, SourceError
+from knowledge.staff import StaffError
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ def _import(settings: Settings, location: str, run: Callable[[Database, datetime
     database = Database(settings.database_url)
     try:
         report = run(database, datetime.now(UTC))
-    except (SourceError, AtelierSourceError) as error:
+    except (SourceError, AtelierSourceError, StaffError) as error:
         return _error(f"{error}; nothing was imported")
     except SQLAlchemyError as error:
         return _error(f"database error, nothing was imported: {error.__class__.__name__}: {error}")
@@ -67,13 +68,17 @@ def import_places(settings: Settings, location: str, *, full: bool) -> int:
     )
 
 
-def import_ateliers(settings: Settings, location: str, *, place: str | None, capacity: int) -> int:
+def import_ateliers(
+    settings: Settings, location: str, *, place: str | None, capacity: int, conseiller: int | None = None
+) -> int:
     if capacity < 1:
         return _error("--capacity must be at least 1")
     return _import(
         settings,
         location,
-        lambda db, now: import_ateliers_from(db, location, now, default_place=place, default_capacity=capacity),
+        lambda db, now: import_ateliers_from(
+            db, location, now, default_place=place, default_capacity=capacity, runner_user_id=conseiller
+        ),
     )
 
 

@@ -26,7 +26,9 @@ def bot_username(settings: Settings) -> str:
         raise StaffError(f"cannot ask Telegram for the bot's username ({error}); set TELEGRAM_BOT_USERNAME") from error
 
 
-def invite(settings: Settings, role: str, structure_name: str, commune: str, days: int) -> int:
+def invite(
+    settings: Settings, role: str, structure_name: str, commune: str, days: int, place: str | None = None
+) -> int:
     if not 1 <= days <= 90:
         print("passerelle: --days must be between 1 and 90", file=sys.stderr)
         return 2
@@ -37,7 +39,7 @@ def invite(settings: Settings, role: str, structure_name: str, commune: str, day
         try:
             now = datetime.now(UTC)
             with database.session() as session:
-                structure = structure_named(session, structure_name, now, commune)
+                structure = structure_named(session, structure_name, now, commune, place)
                 code = create_invitation(session, structure, role, now, validity=timedelta(days=days))
                 name = structure.name
         finally:

@@ -23,6 +23,7 @@ from knowledge.french import PARIS, WEEKDAYS, fold
 from knowledge.models import Atelier, Notification, Place, Registration
 from knowledge.places.catalogue import postal_address
 from knowledge.sources import Rejected, read_source
+from knowledge.staff import StaffError, member_of
 
 DEFAULT_CAPACITY = 10
 REMINDER = "atelier_reminder"
@@ -70,11 +71,16 @@ def import_ateliers(
     *,
     default_capacity: int = DEFAULT_CAPACITY,
     window: tuple[datetime, datetime] | None = None,
+    staff_member_id: int | None = None,
 ) -> AtelierImportReport:
     """Store the ateliers of a source; an atelier newly cancelled notifies everyone registered.
 
     With `window`, the source is the whole set within it: a future atelier of this source that is no longer in it
-    (removed, or moved to another time) is cancelled, and the people registered are told."""
+    (removed, or moved to another time) is cancelled, and the people registered are told.
+
+    `staff_member_id` names the account that runs every atelier of the source. Without it, an atelier keeps the
+    account a coordinator gave it, and a new date of a series (same UID) gets the account of the series. An atelier
+    cancelled in the chat by the team stays cancelled whatever the source says."""
     report = AtelierImportReport()
     seen: set[tuple[str, datetime]] = set()
     records = list(records)
@@ -114,19 +120,23 @@ def import_ateliers(
             "updated_at": now,
         }
         if atelier is None:
-            session.add(Atelier(uid=record.uid[:255], start=record.start, **values))
+            runner = staff_member_id or _series_runner(session, record.uid[:255])
+            session.add(Atelier(uid=record.uid[:255], start=record.start, staff_member_id=runner, **values))
             report.added += 1
             continue
+        if staff_member_id is not None:
+            atelier.staff_member_id = staff_member_id
         if atelier.content_hash == content_hash:
             report.unchanged += 1
             continue
+        values["cancelled"] = record.cancelled or atelier.cancelled_by_team
         newly_cancelled = record.cancelled and not atelier.cancelled
         for name, value in values.items():
             setattr(atelier, name, value)
         report.updated += 1
         if newly_cancelled:
             report.cancelled += 1
-            _notify_cancellation(session, atelier, now)
+            notify_cancellation(session, atelier, now)
     if window is not None:
         absent = session.scalars(
             select(Atelier).where(
@@ -140,12 +150,23 @@ def import_ateliers(
             if (atelier.uid, atelier.start) not in seen:
                 atelier.cancelled, atelier.updated_at = True, now
                 report.cancelled += 1
-                _notify_cancellation(session, atelier, now)
+                notify_cancellation(session, atelier, now)
     session.flush()
     return report
 
 
-def _notify_cancellation(session: Session, atelier: Atelier, now: datetime) -> None:
+def _series_runner(session: Session, uid: str) -> int | None:
+    """The account running the latest dated atelier of a series, if one was given."""
+    return session.scalars(
+        select(Atelier.staff_member_id)
+        .where(Atelier.uid == uid, Atelier.staff_member_id.is_not(None))
+        .order_by(Atelier.start.desc())
+        .limit(1)
+    ).first()
+
+
+def notify_cancellation(session: Session, atelier: Atelier, now: datetime) -> None:
+    """Tell everyone registered (seat or waiting list) that the atelier is cancelled, through the outbox."""
     for registration in session.scalars(
         select(Registration).where(Registration.atelier_id == atelier.id, Registration.status.in_(ACTIVE))
     ):
@@ -388,11 +409,16 @@ class MySignUp:
 
 
 def my_signups(session: Session, citizen_id: int, now: datetime) -> list[MySignUp]:
-    """The citizen's sign-ups to ateliers still to come, soonest first."""
+    """The citizen's sign-ups to ateliers still to come (not cancelled), soonest first."""
     rows = session.execute(
         select(Registration, Atelier)
         .join(Atelier, Registration.atelier_id == Atelier.id)
-        .where(Registration.citizen_id == citizen_id, Registration.status.in_(ACTIVE), Atelier.end > now)
+        .where(
+            Registration.citizen_id == citizen_id,
+            Registration.status.in_(ACTIVE),
+            Atelier.end > now,
+            ~Atelier.cancelled,
+        )
         .order_by(Atelier.start)
     ).all()
     return [MySignUp(reg, atelier, _position(session, reg)) for reg, atelier in rows]
@@ -452,8 +478,10 @@ def import_ateliers_from(
     *,
     default_place: str | None = None,
     default_capacity: int = DEFAULT_CAPACITY,
+    runner_user_id: int | None = None,
 ) -> AtelierImportReport:
-    """Read a file or URL (YAML, CSV, iCalendar) and import it in one transaction."""
+    """Read a file or URL (YAML, CSV, iCalendar) and import it in one transaction; `runner_user_id` is the
+    Telegram user id of the staff account that runs them (StaffError if there is no such account)."""
     data = read_source(location)
     parsed = parse_ateliers(
         data,
@@ -463,6 +491,9 @@ def import_ateliers_from(
         window_end=now + ATELIER_WINDOW,
     )
     with database.session() as session:
+        runner = member_of(session, runner_user_id) if runner_user_id is not None else None
+        if runner_user_id is not None and runner is None:
+            raise StaffError(f"no staff account for Telegram user id {runner_user_id} (invite them first)")
         report = import_ateliers(
             session,
             parsed.records,
@@ -470,6 +501,7 @@ def import_ateliers_from(
             now,
             default_capacity=default_capacity,
             window=(now - timedelta(days=1), now + ATELIER_WINDOW),
+            staff_member_id=runner.id if runner else None,
         )
     report.rejected[:0] = parsed.rejected
     return report
