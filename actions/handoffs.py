@@ -1,5 +1,8 @@
 """« Parler à un conseiller »: a handoff is opened and the staff group is told (through the outbox); the bot relays
-the conversation from then on. Without a staff group configured, the citizen is directed to places of help."""
+the conversation from then on. Without a staff group configured, the citizen is directed to places of help.
+
+An urgent request (danger, or a scam already paid) made when the team is closed (STAFF_HOURS) gets the emergency
+numbers, or the immediate steps, again before anything else: nobody will answer before the team is back."""
 
 from __future__ import annotations
 
@@ -14,7 +17,6 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from actions import services
 from actions.menu import ASK_QUESTION, FIND_PLACE
-from knowledge.ateliers.signups import add_notification
 from knowledge.conversations import citizen_id
 from knowledge.handoff_messages import (
     NEW_HANDOFF,
@@ -26,7 +28,9 @@ from knowledge.handoff_messages import (
     out_of_hours_text,
 )
 from knowledge.handoffs import add_message, available_conseillers, queue_position, request_handoff
+from knowledge.notifications import add_notification
 from knowledge.privacy import mask_contacts
+from knowledge.safety import ALREADY_PAID, danger_text, scam_text
 
 log = logging.getLogger(__name__)
 TROUBLE_TEXT = "Désolé, je n'arrive pas à joindre l'équipe pour le moment. Réessayez dans un instant."
@@ -48,14 +52,28 @@ def last_citizen_messages(tracker: Tracker, count: int = SUMMARY_MESSAGES) -> li
 URGENT_LOOKBACK = 10
 
 
+def urgent_intent(tracker: Tracker) -> dict[str, Any] | None:
+    """The intent of the latest message, among the last ones, that showed a person in danger or a scam already
+    paid (with the situations or the kind of scam the NLU saw); None when there is none."""
+    recent = [event for event in tracker.events if event.get("event") == "user"][-URGENT_LOOKBACK:]
+    for event in reversed(recent):
+        intent = (event.get("parse_data") or {}).get("intent") or {}
+        if intent.get("name") == "danger" or intent.get("scam") == ALREADY_PAID:
+            return intent
+    return None
+
+
 def is_urgent(tracker: Tracker) -> bool:
     """A person in danger, or who already paid a scammer, in the last messages: top of the queue."""
-    recent = [event for event in tracker.events if event.get("event") == "user"][-URGENT_LOOKBACK:]
-    for event in recent:
-        intent = (event.get("parse_data") or {}).get("intent") or {}
-        if intent.get("name") == "danger" or intent.get("scam") == "already_paid":
-            return True
-    return False
+    return urgent_intent(tracker) is not None
+
+
+def emergency_text(intent: dict[str, Any]) -> str:
+    """What to repeat first when nobody can answer now: the emergency numbers for the situations seen, or the
+    immediate steps after a scam already paid (knowledge/safety_answers.yml)."""
+    if intent.get("name") == "danger":
+        return danger_text(tuple(str(situation) for situation in intent.get("situations") or ()))
+    return scam_text(ALREADY_PAID)
 
 
 def _commune(tracker: Tracker) -> str | None:
@@ -107,8 +125,11 @@ class ActionRequestHuman(Action):
             log.exception("Could not open a handoff")
             dispatcher.utter_message(text=TROUBLE_TEXT, buttons=[FIND_PLACE])
             return []
-        dispatcher.utter_message(text=QUEUED_TEXT.format(position=position, suffix=ordinal_suffix(position)))
         closed = out_of_hours_text(settings.staff_hours, now)
+        urgent = urgent_intent(tracker)
+        if closed and urgent is not None:  # nobody answers before the team is back: the numbers come first
+            dispatcher.utter_message(text=emergency_text(urgent))
+        dispatcher.utter_message(text=QUEUED_TEXT.format(position=position, suffix=ordinal_suffix(position)))
         if closed:
             dispatcher.utter_message(text=closed, buttons=[FIND_PLACE])
         return []

@@ -12,7 +12,7 @@ from sqlalchemy import delete, select
 
 from knowledge.ateliers.signups import ACTIVE, leave
 from knowledge.db import Database
-from knowledge.models import Atelier, Citizen, Conversation, Notification, Registration
+from knowledge.models import Atelier, Citizen, Conversation, Handoff, Notification, Registration
 from knowledge.tracker_retention import erase_tracker_events
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,11 @@ def erase_citizen(
             if ids:
                 session.execute(
                     delete(Notification).where(Notification.ref_id.in_(ids), Notification.kind.like("atelier_%"))
+                )
+            handoffs = list(session.scalars(select(Handoff.id).where(Handoff.citizen_id == citizen.id)))
+            if handoffs:  # their timers hold the citizen's chat id
+                session.execute(
+                    delete(Notification).where(Notification.ref_id.in_(handoffs), Notification.kind.like("handoff_%"))
                 )
             conversations = len(citizen.conversations)
             signups = len(ids)

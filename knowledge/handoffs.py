@@ -1,6 +1,7 @@
 """Handoffs to a human conseiller, as the best helpdesks run them: a ticket pending → claimed → closed (or expired,
-cancelled), claimed with one atomic UPDATE so that two conseillers pressing at once never both get it, messages
-masked before they are stored, and the route of a reply found from the relayed message it answers.
+cancelled), claimed with one atomic UPDATE so that two conseillers pressing at once never both get it, back to
+pending when its conseiller is gone, messages masked before they are stored, and the route of a reply found from the
+relayed message it answers.
 
 This is the data and rules layer; the Telegram side (relay, staff group, timers) builds on it."""
 
@@ -161,6 +162,37 @@ def close(session: Session, handoff_id: int, user_id: int | None, outcome: str, 
         .values(status="closed", closed_at=now, outcome=outcome, last_activity_at=now)
     ).rowcount
     return "closed" if closed == 1 else "already_closed"
+
+
+def requeue_claimed(session: Session, member_id: int, now: datetime) -> list[Handoff]:
+    """Put back in the queue the handoffs a staff member had claimed (they left the staff group, or a coordinator
+    removed them): pending again, nobody's, their place in the queue kept (it goes by the time of the request).
+
+    Each goes back with one atomic UPDATE … WHERE still claimed by them, so with several bot processes, or the two
+    updates Telegram sends when someone leaves a group, only one caller gets (and reports) each handoff."""
+    held = session.scalars(
+        select(Handoff)
+        .where(Handoff.claimed_by_id == member_id, Handoff.status == "claimed")
+        .order_by(Handoff.claimed_at, Handoff.id)
+    ).all()
+    requeued = []
+    for handoff in held:
+        won = session.execute(
+            update(Handoff)
+            .where(Handoff.id == handoff.id, Handoff.status == "claimed", Handoff.claimed_by_id == member_id)
+            .values(status="pending", claimed_at=None, claimed_by_id=None, conseiller_name="", last_activity_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if won == 1:
+            session.refresh(handoff)
+            requeued.append(handoff)
+    if requeued:
+        log.info(
+            "Handoff(s) %s back in the queue: staff member %s is gone",
+            ", ".join(str(h.id) for h in requeued),
+            member_id,
+        )
+    return requeued
 
 
 def add_message(

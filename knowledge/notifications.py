@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from knowledge.db import Database
@@ -31,6 +31,20 @@ class Outgoing:
 
 Renderer = Callable[[Session, Notification, datetime], Outgoing | None]
 """Builds the message of a notification kind at send time; None when it is no longer relevant (skipped)."""
+
+
+def add_notification(
+    session: Session, kind: str, ref_id: int, chat_id: int | None, due_at: datetime, now: datetime
+) -> None:
+    """Schedule a message (idempotent per kind and row: a second call re-arms the unsent one)."""
+    existing = session.scalars(
+        select(Notification).where(Notification.kind == kind, Notification.ref_id == ref_id)
+    ).first()
+    if existing is None:
+        session.add(Notification(kind=kind, ref_id=ref_id, chat_id=chat_id, due_at=due_at, attempts=0, created_at=now))
+    elif existing.sent_at is None:
+        existing.due_at, existing.chat_id, existing.claimed_at = due_at, chat_id, None
+    session.flush()
 
 
 def due_ids(session: Session, now: datetime, limit: int = 100) -> list[int]:
@@ -93,3 +107,9 @@ def release(database: Database, notification_id: int, now: datetime, retry_in: t
             notification.sent_at, notification.outcome = now, "failed"
         else:
             notification.claimed_at, notification.due_at = None, now + retry_in
+
+
+def purge_notifications(session: Session, now: datetime, retention: timedelta) -> int:
+    """Delivered (or skipped, or failed) messages hold a chat id: deleted `retention` after they were done."""
+    done = Notification.sent_at.is_not(None) & (Notification.sent_at < now - retention)
+    return session.execute(delete(Notification).where(done)).rowcount or 0

@@ -25,6 +25,7 @@ IBAN_MASK = "[IBAN masqué]"
 CARD_MASK = "[numéro de carte masqué]"
 PASSWORD_MASK = "[mot de passe masqué]"
 CODE_MASK = "[code masqué]"
+_MASKS = re.compile("|".join(re.escape(m) for m in (NIR_MASK, IBAN_MASK, CARD_MASK, PASSWORD_MASK, CODE_MASK)))
 
 _CHUNK = re.compile(r"[A-Za-z0-9]+")
 _SEPARATOR = re.compile(r"[ \t.\-]{0,2}(?:\r?\n[ \t]*)?")
@@ -72,9 +73,11 @@ class _Span:
 
 
 def mask_sensitive(text: str) -> Masked:
-    """Return the text with sensitive data replaced, and which kinds were found."""
-    spans = _number_spans(text)
-    spans += [span for span in _secret_spans(text) if not any(_overlap(span, taken) for taken in spans)]
+    """Return the text with sensitive data replaced, and which kinds were found. Idempotent: what an earlier pass
+    masked (« [mot de passe masqué] ») is left as it is."""
+    masks = [_Span(m.start(), m.end(), "mask", m[0]) for m in _MASKS.finditer(text)]
+    spans = [span for span in _number_spans(text) if not any(_overlap(span, mask) for mask in masks)]
+    spans += [span for span in _secret_spans(text) if not any(_overlap(span, taken) for taken in spans + masks)]
     spans.sort(key=lambda span: span.start)
     pieces: list[str] = []
     position = 0

@@ -103,6 +103,11 @@ CHAT_ACTIONS = frozenset(
     }
 )
 
+# Other contents copied by copyMessage (a message's sender and forward origin never are).
+_COPIED_MEDIA = frozenset(
+    {"sticker", "voice", "audio", "video", "video_note", "animation", "contact", "venue", "dice", "poll"}
+)
+
 # Methods whose successful calls create messages in a chat (see ``wait_for_messages``).
 SENDING_METHODS = frozenset({"sendMessage", "sendDocument", "sendPhoto", "sendLocation", "sendVenue", "copyMessage"})
 
@@ -1391,6 +1396,150 @@ class FakeTelegram:
                 content["caption"] = caption
             return self._user_message(chat_id, content, first_name, None, None, "fr", None)
 
+    def user_sends(
+        self,
+        chat_id: int,
+        content: JSON,
+        first_name: str = "Camille",
+        *,
+        user_id: int | None = None,
+        language_code: str | None = "fr",
+    ) -> JSON:
+        """Enqueues a ``message`` update with any content, e.g. ``{"dice": {"emoji": "🎲", "value": 3}}`` or a
+        ``poll``; the message is kept like the others (the bot may copy it or reply to it)."""
+        return self._user_message(chat_id, copy.deepcopy(content), first_name, None, None, language_code, user_id)
+
+    def user_sends_sticker(
+        self, chat_id: int, emoji: str = "👍", first_name: str = "Camille", *, user_id: int | None = None
+    ) -> JSON:
+        """Enqueues a ``message`` update with a (static, WebP) sticker the bot can fetch."""
+        with self._changed:
+            stored = self._store_file("sticker.webp", "image/webp", b"RIFF\x1a\x00\x00\x00WEBPVP8 sticker", "stickers")
+            sticker: JSON = {
+                "file_id": stored.file_id,
+                "file_unique_id": stored.file_unique_id,
+                "type": "regular",
+                "width": 512,
+                "height": 512,
+                "is_animated": False,
+                "is_video": False,
+                "emoji": emoji,
+                "file_size": stored.file_size,
+            }
+            return self._user_message(chat_id, {"sticker": sticker}, first_name, None, None, "fr", user_id)
+
+    def user_sends_contact(
+        self,
+        chat_id: int,
+        phone_number: str,
+        contact_first_name: str,
+        first_name: str = "Camille",
+        *,
+        contact_user_id: int | None = None,
+        user_id: int | None = None,
+    ) -> JSON:
+        """Enqueues a ``message`` update with a shared contact (a phone number and a name)."""
+        contact: JSON = {"phone_number": phone_number, "first_name": contact_first_name}
+        if contact_user_id is not None:
+            contact["user_id"] = contact_user_id
+        return self._user_message(chat_id, {"contact": contact}, first_name, None, None, "fr", user_id)
+
+    def user_forwards_text(
+        self,
+        chat_id: int,
+        text: str,
+        origin_name: str,
+        first_name: str = "Camille",
+        *,
+        origin_user_id: int | None = None,
+        user_id: int | None = None,
+    ) -> JSON:
+        """Enqueues a ``message`` update with a text forwarded from someone else: ``forward_origin`` is a ``user``
+        origin with ``origin_user_id``, else a ``hidden_user`` one (the sender's privacy settings hide the link)."""
+        date = int(time.time()) - 3600
+        origin: JSON
+        if origin_user_id is not None:
+            sender = self._user_json(origin_user_id, origin_name, None, None, None)
+            origin = {"type": "user", "date": date, "sender_user": sender}
+        else:
+            origin = {"type": "hidden_user", "date": date, "sender_user_name": origin_name}
+        content = {"text": text, "forward_origin": origin}
+        return self._user_message(chat_id, content, first_name, None, None, "fr", user_id)
+
+    def user_edits_text(self, chat_id: int, message_id: int, text: str) -> JSON:
+        """Enqueues an ``edited_message`` update: the user's message ``message_id`` with a new text. Its sender,
+        date and reply are kept and ``edit_date`` is set; the kept message is changed too."""
+        with self._changed:
+            stored = self._messages.get((chat_id, message_id))
+            if stored is None:
+                raise AssertionError(f"no message {message_id} in chat {chat_id} to edit")
+            if stored.get("from", {}).get("id") == self.bot_id:
+                raise AssertionError(f"message {message_id} in chat {chat_id} was sent by the bot, not the user")
+            if "text" not in stored:
+                raise AssertionError(f"message {message_id} in chat {chat_id} has no text to edit")
+            stored.pop("entities", None)
+            entities = [
+                {"offset": _utf16_len(text[: m.start()]), "length": _utf16_len(m.group()), "type": "bot_command"}
+                for m in _BOT_COMMAND.finditer(text)
+            ]
+            stored["text"] = text
+            if entities:
+                stored["entities"] = entities
+            stored["edit_date"] = max(int(time.time()), int(stored.get("date", 0)) + 1)
+            return self._enqueue({"edited_message": copy.deepcopy(stored)})
+
+    def user_leaves_group(
+        self, chat_id: int, user_id: int, first_name: str = "Camille", *, removed_by: int | None = None
+    ) -> JSON:
+        """Enqueues the service message of a member leaving a group (``left_chat_member``); with ``removed_by``, an
+        administrator removed them and the message comes from that administrator. The group must be registered."""
+        with self._changed:
+            chat = self._chat_or_fail(chat_id)
+            if chat.type == "private":
+                raise AssertionError(f"chat {chat_id} is a private chat, not a group")
+            left = self._user_json(user_id, first_name, None, None, None)
+            sender = left if removed_by is None else self._user_json(removed_by, "Admin", None, None, None)
+            message = {
+                "message_id": chat.next_message_id(),
+                "from": sender,
+                "chat": chat.public(),
+                "date": int(time.time()),
+                "left_chat_member": left,
+            }
+            self._messages[(chat_id, message["message_id"])] = message
+            return self._enqueue({"message": copy.deepcopy(message)})
+
+    def chat_member_changes(
+        self,
+        chat_id: int,
+        user_id: int,
+        new_status: str,
+        first_name: str = "Camille",
+        *,
+        old_status: str = "member",
+        by: int | None = None,
+    ) -> JSON:
+        """Enqueues a ``chat_member`` update: a member's status in a group changed (``member``, ``left`` or
+        ``kicked``). Like the real service, it is only delivered to a bot that asked for it in ``allowed_updates``."""
+        statuses = ("member", "left", "kicked")  # the others need many more fields (rights, restrictions)
+        if old_status not in statuses or new_status not in statuses:
+            raise ValueError(f"statuses must be among {statuses}")
+        with self._changed:
+            chat = self._chat_or_fail(chat_id)
+            user = self._user_json(user_id, first_name, None, None, None)
+
+            def member(status: str) -> JSON:
+                return {"status": status, "user": user} | ({"until_date": 0} if status == "kicked" else {})
+
+            change = {
+                "chat": chat.public(),
+                "from": user if by is None else self._user_json(by, "Admin", None, None, None),
+                "date": int(time.time()),
+                "old_chat_member": member(old_status),
+                "new_chat_member": member(new_status),
+            }
+            return self._enqueue({"chat_member": change})
+
     def user_presses_button(
         self,
         chat_id: int,
@@ -2204,6 +2353,7 @@ class FakeTelegram:
             key: copy.deepcopy(value)
             for key, value in source.items()
             if key in ("text", "entities", "document", "photo", "location", "caption", "caption_entities")
+            or key in _COPIED_MEDIA
         }
         if "caption" in params:
             content.pop("caption", None)

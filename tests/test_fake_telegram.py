@@ -677,6 +677,123 @@ def check_round_trip(fake: FakeTelegram) -> None:
     assert fake.failed_requests(since=since) == []
 
 
+# ---- user-side helpers: what people send besides text ------------------------------------
+
+
+def _parsed(update: dict[str, Any]) -> Update:
+    """python-telegram-bot reads the update like a real one."""
+    parsed = Update.de_json(update, None)
+    assert parsed is not None
+    return parsed
+
+
+def test_user_sends_any_content_and_copy_message_copies_it(fake: FakeTelegram) -> None:
+    fake.register_chat(CHAT)
+    fake.register_chat(CHAT + 1)
+    update = fake.user_sends(CHAT, {"dice": {"emoji": "🎲", "value": 3}}, user_id=77)
+    message = update["message"]
+    assert message["dice"] == {"emoji": "🎲", "value": 3} and message["from"]["id"] == 77
+    assert ok(fake, "getUpdates")[0]["message"]["dice"]["value"] == 3
+    assert _parsed(update).effective_message.dice.value == 3
+    copied = ok(fake, "copyMessage", chat_id=CHAT + 1, from_chat_id=CHAT, message_id=message["message_id"])
+    assert fake.message(CHAT + 1, copied["message_id"])["dice"] == {"emoji": "🎲", "value": 3}
+
+
+def test_user_sends_sticker(fake: FakeTelegram) -> None:
+    fake.register_chat(CHAT + 1)
+    update = fake.user_sends_sticker(CHAT, "😀")
+    sticker = update["message"]["sticker"]
+    assert (sticker["emoji"], sticker["type"], sticker["is_animated"]) == ("😀", "regular", False)
+    parsed = _parsed(update).effective_message
+    assert parsed.sticker is not None and parsed.sticker.emoji == "😀"
+    file = ok(fake, "getFile", file_id=sticker["file_id"])
+    assert httpx.get(f"{fake.base_file_url}{fake.token}/{file['file_path']}").content.startswith(b"RIFF")
+    copied = ok(fake, "copyMessage", chat_id=CHAT + 1, from_chat_id=CHAT, message_id=update["message"]["message_id"])
+    assert fake.message(CHAT + 1, copied["message_id"])["sticker"] == sticker
+
+
+def test_user_sends_contact(fake: FakeTelegram) -> None:
+    update = fake.user_sends_contact(CHAT, "+33 6 12 34 56 78", "Paul", contact_user_id=555)
+    assert update["message"]["contact"] == {"phone_number": "+33 6 12 34 56 78", "first_name": "Paul", "user_id": 555}
+    contact = _parsed(update).effective_message.contact
+    assert contact is not None and contact.phone_number == "+33 6 12 34 56 78" and contact.user_id == 555
+
+
+def test_user_forwards_text(fake: FakeTelegram) -> None:
+    fake.register_chat(CHAT + 1)
+    hidden = fake.user_forwards_text(CHAT, "Votre colis est bloqué", "Numéro inconnu")
+    origin = hidden["message"]["forward_origin"]
+    assert origin["type"] == "hidden_user" and origin["sender_user_name"] == "Numéro inconnu"
+    assert origin["date"] < hidden["message"]["date"]
+    shown = fake.user_forwards_text(CHAT, "Rappelez-moi", "Paul", origin_user_id=555)
+    parsed = _parsed(shown).effective_message
+    assert parsed.text == "Rappelez-moi" and parsed.forward_origin.sender_user.id == 555
+    assert _parsed(hidden).effective_message.forward_origin.sender_user_name == "Numéro inconnu"
+    copied = ok(fake, "copyMessage", chat_id=CHAT + 1, from_chat_id=CHAT, message_id=hidden["message"]["message_id"])
+    copy_ = fake.message(CHAT + 1, copied["message_id"])
+    assert copy_["text"] == "Votre colis est bloqué" and "forward_origin" not in copy_
+
+
+def test_user_edits_text(fake: FakeTelegram) -> None:
+    fake.register_chat(CHAT)
+    sent = ok(fake, "sendMessage", chat_id=CHAT, text="Votre question ?")
+    first = fake.user_sends_text(CHAT, "bonjour", reply_to=sent["message_id"])["message"]
+    update = fake.user_edits_text(CHAT, first["message_id"], "bonjour, /aide")
+    edited = update["edited_message"]
+    assert "message" not in update
+    assert (edited["message_id"], edited["text"], edited["date"]) == (
+        first["message_id"],
+        "bonjour, /aide",
+        first["date"],
+    )
+    assert edited["edit_date"] > edited["date"]
+    assert edited["reply_to_message"]["message_id"] == sent["message_id"]
+    assert edited["entities"] == [{"offset": 9, "length": 5, "type": "bot_command"}]
+    assert fake.message(CHAT, first["message_id"])["text"] == "bonjour, /aide"
+    parsed = _parsed(update)
+    assert parsed.edited_message is not None and parsed.effective_message.text == "bonjour, /aide"
+    assert [u["edited_message"]["text"] for u in ok(fake, "getUpdates") if "edited_message" in u] == ["bonjour, /aide"]
+    with pytest.raises(AssertionError, match="sent by the bot"):
+        fake.user_edits_text(CHAT, sent["message_id"], "non")
+    with pytest.raises(AssertionError, match="no message 99"):
+        fake.user_edits_text(CHAT, 99, "non")
+
+
+def test_user_leaves_group(fake: FakeTelegram) -> None:
+    fake.register_chat(-100500, chat_type="supergroup", title="Équipe")
+    update = fake.user_leaves_group(-100500, 9201, "Bob")
+    message = update["message"]
+    assert message["left_chat_member"]["id"] == 9201 and message["from"]["id"] == 9201
+    assert message["chat"] == {"id": -100500, "title": "Équipe", "type": "supergroup"}
+    removed = fake.user_leaves_group(-100500, 9202, "Cléo", removed_by=9200)["message"]
+    assert removed["from"]["id"] == 9200 and removed["left_chat_member"]["first_name"] == "Cléo"
+    assert removed["message_id"] == message["message_id"] + 1
+    parsed = _parsed(update).effective_message
+    assert parsed.left_chat_member is not None and parsed.left_chat_member.id == 9201
+    with pytest.raises(AssertionError, match="unknown chat"):
+        fake.user_leaves_group(-1, 9201)
+    fake.register_chat(CHAT)
+    with pytest.raises(AssertionError, match="not a group"):
+        fake.user_leaves_group(CHAT, 9201)
+
+
+def test_chat_member_changes_are_delivered_only_when_asked_for(fake: FakeTelegram) -> None:
+    fake.register_chat(-100500, chat_type="supergroup", title="Équipe")
+    fake.chat_member_changes(-100500, 9201, "left", "Bob")
+    assert ok(fake, "getUpdates") == []  # not among the default update types: dropped, like the real service
+    update = fake.chat_member_changes(-100500, 9201, "kicked", "Bob", by=9200)
+    [delivered] = ok(fake, "getUpdates", allowed_updates=["chat_member"])
+    assert delivered == update
+    change = update["chat_member"]
+    assert change["old_chat_member"] == {"status": "member", "user": change["new_chat_member"]["user"]}
+    assert change["new_chat_member"]["status"] == "kicked" and change["from"]["id"] == 9200
+    parsed = _parsed(update).chat_member
+    assert parsed is not None and parsed.new_chat_member.status == "kicked"
+    assert parsed.new_chat_member.user.id == 9201 and parsed.old_chat_member.status == "member"
+    with pytest.raises(ValueError, match="statuses"):
+        fake.chat_member_changes(-100500, 9201, "administrator")
+
+
 def test_python_telegram_bot_polling_round_trip(fake: FakeTelegram) -> None:
     application = build_application(fake)
 

@@ -100,3 +100,80 @@ def test_available_conseillers_are_told_directly_and_the_commune_is_in_the_summa
     assert sorted(chats[NEW_HANDOFF]) == [-100, 501]
     outgoing = prepare(team, direct, now, renderers())
     assert outgoing is not None and outgoing.chat_id == 501 and "Commune : 50000 Saint-Lô" in outgoing.text
+
+
+CLOSED_NOW = "Mo-Su off"
+"""Team hours closed at any time the tests run."""
+
+
+def _closed_team(database: Database, monkeypatch: pytest.MonkeyPatch, hours: str | None = CLOSED_NOW) -> None:
+    settings = DataSettings(database_url=database.url, staff_chat_id=-100, staff_hours=hours)
+    monkeypatch.setattr(services, "settings", lambda: settings)
+
+
+def _texts(messages: list[dict[str, Any]]) -> list[str]:
+    return [str(message.get("text")) for message in messages]
+
+
+@pytest.fixture
+def closed(team: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[Database]:
+    _closed_team(team, monkeypatch)
+    yield team
+
+
+def test_out_of_hours_a_person_in_danger_gets_the_numbers_again_before_the_queue(closed: Database) -> None:
+    from knowledge.handoff_messages import out_of_hours_text
+    from knowledge.safety import CHILD, danger_text
+
+    events = [
+        _said("je veux mourir", {"name": "danger", "situations": ["suicide"]}),
+        _said("mon fils est battu", {"name": "danger", "situations": [CHILD]}),  # the latest one is repeated
+        _said("/request_human", {"name": "request_human"}),
+    ]
+    _, messages = run(ActionRequestHuman(), _tracker(events))
+    texts = _texts(messages)
+    assert texts == [
+        danger_text((CHILD,)),
+        texts[1],
+        out_of_hours_text(CLOSED_NOW, datetime.now(UTC)),
+    ]
+    assert "119" in texts[0]
+    assert texts[1].startswith("Je transmets votre demande à un conseiller. Vous êtes 1er dans la file.")
+    assert "buttons" not in messages[0] or not messages[0]["buttons"]
+
+
+def test_out_of_hours_a_scam_already_paid_gets_the_immediate_steps_before_the_queue(closed: Database) -> None:
+    from knowledge.safety import ALREADY_PAID, scam_text
+
+    events = [_said("j'ai donné mon code de carte", {"name": "faq_arnaques", "scam": "already_paid"})]
+    _, messages = run(ActionRequestHuman(), _tracker(events))
+    texts = _texts(messages)
+    assert len(texts) == 3
+    assert texts[0] == scam_text(ALREADY_PAID)
+    assert texts[1].startswith("Je transmets votre demande à un conseiller.")
+    assert texts[2].startswith("Nos conseillers ne sont pas là en ce moment")
+
+
+def test_danger_without_situations_gets_every_number(closed: Database) -> None:
+    from knowledge.safety import danger_text
+
+    _, messages = run(ActionRequestHuman(), _tracker([_said("…", {"name": "danger", "detected_by": "classifier"})]))
+    assert _texts(messages)[0] == danger_text(())
+
+
+def test_out_of_hours_a_request_that_is_not_urgent_gets_no_emergency_numbers(closed: Database) -> None:
+    _, messages = run(ActionRequestHuman(), _tracker([_said("mon mail ne marche plus", {"name": "faq_email"})]))
+    texts = _texts(messages)
+    assert len(texts) == 2
+    assert texts[0].startswith("Je transmets votre demande à un conseiller.")
+    assert texts[1].startswith("Nos conseillers ne sont pas là en ce moment")
+
+
+def test_without_hours_closed_an_urgent_request_only_gets_the_queue(
+    team: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _closed_team(team, monkeypatch, hours=None)  # no hours announced: never said closed
+    events = [_said("je veux mourir", {"name": "danger", "situations": ["suicide"]})]
+    _, messages = run(ActionRequestHuman(), _tracker(events))
+    texts = _texts(messages)
+    assert len(texts) == 1 and texts[0].startswith("Je transmets votre demande à un conseiller.")

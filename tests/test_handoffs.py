@@ -169,10 +169,9 @@ def test_out_of_hours_is_said_with_when_the_team_is_back() -> None:
 
 
 def test_reminder_and_unclaimed_notices_only_while_nobody_took_it(database: Database) -> None:
-    from knowledge.ateliers.signups import add_notification
     from knowledge.handoff_messages import REMIND_HANDOFF, UNCLAIMED_HANDOFF, UNCLAIMED_TEXT, renderers
     from knowledge.models import Notification
-    from knowledge.notifications import prepare
+    from knowledge.notifications import add_notification, prepare
 
     handoff_id = _request(database, 11)
     with database.session() as session:
@@ -217,3 +216,171 @@ def test_the_summary_masks_contacts() -> None:
     assert mask_contacts("jean.dupont@gmail.com, 06 12 34 56 78") == "j***@gmail.com, 06 ** ** ** 78"
     assert mask_contacts("+33 6 12 34 56 78 et 0233445566") == "+33 6 ** ** ** 78 et 02******66"
     assert mask_contacts("code postal 50000, le 12/03/2026") == "code postal 50000, le 12/03/2026"
+
+
+# --- a conseiller gone: the requests back in the queue ------------------------------------------------------------
+
+
+def _member_id(database: Database, user_id: int) -> int:
+    from knowledge.staff import member_of
+
+    with database.session() as session:
+        member = member_of(session, user_id)
+        assert member is not None
+        return member.id
+
+
+def test_requeue_claimed_puts_only_that_conseillers_requests_back_in_their_place(database: Database) -> None:
+    from knowledge.handoffs import requeue_claimed
+
+    first = _request(database, 11, NOW)
+    second = _request(database, 12, NOW + timedelta(minutes=1))
+    others = _request(database, 13, NOW + timedelta(minutes=2))
+    later = _request(database, 14, NOW + timedelta(minutes=3))
+    _staff(database, 501, CONSEILLER, "Bob")
+    _staff(database, 502, CONSEILLER, "Cléo")
+    for handoff_id in (first, second):
+        claim(database, handoff_id, 501, NOW + timedelta(minutes=5))
+    claim(database, others, 502, NOW + timedelta(minutes=5))
+    bob = _member_id(database, 501)
+    with database.session() as session:
+        requeued = requeue_claimed(session, bob, NOW + timedelta(minutes=9))
+        assert [h.id for h in requeued] == [first, second]
+        assert {(h.status, h.claimed_by_id, h.claimed_at, h.conseiller_name) for h in requeued} == {
+            ("pending", None, None, "")
+        }
+        assert [h.id for h in waiting(session)] == [first, second, later]  # their place kept: by request time
+        assert session.get(Handoff, others).status == "claimed"
+        assert requeue_claimed(session, bob, NOW + timedelta(minutes=9)) == []  # the second event finds nothing
+        assert claimed_by(session, 501) == []
+    assert claim(database, first, 502, NOW + timedelta(minutes=10)).status == "claimed"
+
+
+def test_hand_back_tells_the_citizen_and_posts_the_request_again_each_round(database: Database) -> None:
+    from knowledge.handoff_messages import (
+        CONSEILLER_GONE,
+        REQUEUED_HANDOFF,
+        REQUEUED_NOTE,
+        REQUEUED_TEXT,
+        hand_back,
+        renderers,
+    )
+    from knowledge.models import Notification, StaffMember
+    from knowledge.notifications import prepare
+    from knowledge.staff import set_available
+
+    _request(database, 10, NOW - timedelta(minutes=5))  # someone waits ahead: the citizen is 2nd
+    handoff_id = _request(database, 11)
+    for user_id, name in ((501, "Bob"), (502, "Cléo"), (503, "Dan")):
+        _staff(database, user_id, CONSEILLER, name)
+    with database.session() as session:
+        set_available(session, 501, True)
+        set_available(session, 503, True)  # said /dispo: told directly too
+    claim(database, handoff_id, 501, NOW)
+    bob, cleo, dan = (_member_id(database, u) for u in (501, 502, 503))
+    with database.session() as session:
+        assert [h.id for h in hand_back(session, bob, -100, NOW + timedelta(minutes=3))] == [handoff_id]
+        assert session.get(StaffMember, bob).available is False
+        rows = {n.kind: (n.ref_id, n.chat_id) for n in session.scalars(select(Notification))}
+        assert hand_back(session, bob, -100, NOW) == []  # nothing left: nothing sent twice
+    assert rows == {
+        f"{CONSEILLER_GONE}:1": (handoff_id, 11),
+        f"{REQUEUED_HANDOFF}:1": (handoff_id, -100),
+        f"{REQUEUED_HANDOFF}:1:{dan}": (handoff_id, 503),
+    }
+    with database.session() as session:
+        ids = dict(session.execute(select(Notification.kind, Notification.id)).all())
+    later = NOW + timedelta(minutes=4)
+    told = prepare(database, ids[f"{CONSEILLER_GONE}:1"], later, renderers())
+    assert told is not None and told.chat_id == 11
+    assert told.text == REQUEUED_TEXT.format(position=2, suffix="e")
+    assert told.text.startswith("Votre conseiller n'est plus disponible. Votre demande revient dans la file")
+    posted = prepare(database, ids[f"{REQUEUED_HANDOFF}:1"], later, renderers())
+    assert posted is not None and posted.chat_id == -100
+    assert posted.text.startswith(f"Nouvelle demande n° {handoff_id}\n{REQUEUED_NOTE}\n")
+    assert posted.buttons == [[{"title": "Prendre en charge", "payload": f"handoff|claim|{handoff_id}"}]]
+
+    claim(database, handoff_id, 502, NOW + timedelta(minutes=5))  # Cléo takes it, and is removed in turn
+    assert prepare(database, ids[f"{REQUEUED_HANDOFF}:1:{dan}"], later, renderers()) is None  # taken: skipped
+    with database.session() as session:
+        assert [h.id for h in hand_back(session, cleo, None, NOW + timedelta(minutes=6))] == [handoff_id]
+        kinds = set(session.scalars(select(Notification.kind).where(Notification.ref_id == handoff_id)))
+    assert {f"{CONSEILLER_GONE}:2", f"{REQUEUED_HANDOFF}:2:{dan}"} < kinds  # a second round, its own rows
+    assert f"{REQUEUED_HANDOFF}:2" not in kinds  # no staff group configured: nothing posted there
+
+
+def test_a_coordinator_removing_a_conseiller_hands_their_requests_back(database: Database) -> None:
+    from bot.staff.accounts import StaffAccounts
+    from knowledge.handoff_messages import CONSEILLER_GONE, REQUEUED_HANDOFF
+    from knowledge.models import Notification
+
+    handoff_id = _request(database, 11)
+    _staff(database, 501, CONSEILLER, "Bob")
+    _staff(database, 504, COORDINATEUR, "Eve")
+    claim(database, handoff_id, 501, NOW)
+    text = StaffAccounts(database)._remove(504, _member_id(database, 501), -100)
+    assert text == "Bob ne fait plus partie de l'équipe. Sa demande en cours revient dans la file."
+    with database.session() as session:
+        assert session.get(Handoff, handoff_id).status == "pending"
+        kinds = {n.kind: n.chat_id for n in session.scalars(select(Notification))}
+    assert kinds == {f"{CONSEILLER_GONE}:1": 11, f"{REQUEUED_HANDOFF}:1": -100}
+
+
+# --- what crosses the relay ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["contact", "location", "venue", "poll", "dice", "game", "other"])
+def test_contacts_positions_polls_and_games_are_not_relayed(kind: str) -> None:
+    from knowledge.handoff_messages import refusal_text
+
+    text = refusal_text(kind)
+    assert text is not None
+    assert text.endswith("Vous pouvez envoyer du texte, des photos, des documents ou des messages vocaux.")
+    if kind == "contact":
+        assert "numéro de téléphone" in text
+
+
+@pytest.mark.parametrize(
+    "kind", ["text", "photo", "document", "voice", "audio", "video", "animation", "sticker", "video_note"]
+)
+def test_text_media_and_stickers_are_relayed(kind: str) -> None:
+    from knowledge.handoff_messages import refusal_text
+
+    assert refusal_text(kind) is None
+
+
+def test_what_crosses_the_relay_is_masked_and_says_if_it_was_forwarded_or_corrected() -> None:
+    from knowledge.handoff_messages import MAX_CAPTION, MAX_TEXT, Relayed, relayed
+
+    secret = "mon mot de passe est Soleil2024"
+    masked = "mon mot de passe est [mot de passe masqué]"
+    to_bob = {"handoff_id": 12, "conseiller_name": "", "to_citizen": False}
+    to_citizen = {"handoff_id": 12, "conseiller_name": "Bob", "to_citizen": True}
+    assert relayed("text", secret, **to_bob) == Relayed(f"Demande n° 12 : {masked}", None, secret)
+    assert relayed("text", secret, **to_bob, forwarded=True) == Relayed(
+        f"Demande n° 12 (message transféré) : {masked}", None, f"(message transféré) {secret}"
+    )
+    assert relayed("text", "à 14 h", **to_citizen, edited=True) == Relayed(
+        "Bob (message corrigé) : à 14 h", None, "(message corrigé) à 14 h"
+    )
+    assert relayed("photo", secret, **to_bob) == Relayed(None, masked, secret)  # the caption masked
+    assert relayed("photo", "", **to_bob) == Relayed(None, None, "")  # copied as it is
+    assert relayed("document", "", **to_bob, forwarded=True).caption == "Demande n° 12 (message transféré)"
+    assert relayed("document", secret, **to_citizen, edited=True).caption == f"Bob (message corrigé) : {masked}"
+    assert relayed("sticker", "", **to_bob, forwarded=True) == Relayed(None, None, "")  # no caption possible
+    long = relayed("text", "a" * 5000, **to_bob).text or ""
+    assert len(long) == MAX_TEXT and long.endswith("…")
+    assert len(relayed("photo", "a" * 2000, **to_bob).caption or "") == MAX_CAPTION
+
+
+def test_a_relayed_caption_is_stored_masked_once(database: Database) -> None:
+    from knowledge.handoff_messages import relayed
+
+    handoff_id = _request(database, 11)
+    relay = relayed(
+        "photo", "mon mot de passe est Soleil2024", handoff_id=handoff_id, conseiller_name="", to_citizen=False
+    )
+    with database.session() as session:
+        add_message(session, session.get(Handoff, handoff_id), "citizen", NOW, text=relay.stored, kind="photo")
+        stored = session.scalars(select(HandoffMessage).where(HandoffMessage.handoff_id == handoff_id)).one()
+        assert (stored.kind, stored.text) == ("photo", relay.caption)

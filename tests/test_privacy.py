@@ -99,3 +99,20 @@ def test_the_words_around_a_secret_are_kept(text: str, secret: str, kept: str) -
     masked = mask_sensitive(text)
     assert secret not in masked.text
     assert masked.text.endswith(kept)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "mon mot de passe est Soleil2024",
+        "mdp de la caf : chaton75",
+        "code reçu par sms : 483920",
+        "mon numéro de sécu 1 84 12 76 451 089 46 et mon mot de passe c'est Azerty123!",
+        "j'ai tapé 3X7pQ9zW comme mot de passe",
+    ],
+)
+def test_masking_twice_changes_nothing_more(text: str) -> None:
+    """A text masked once (stored, then relayed) comes out the same from a second pass."""
+    once = mask_sensitive(text).text
+    assert once != text
+    assert mask_sensitive(once).text == once

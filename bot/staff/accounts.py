@@ -23,6 +23,7 @@ from telegram.ext import (
 )
 
 from knowledge.db import Database
+from knowledge.handoff_messages import hand_back
 from knowledge.models import StaffMember
 from knowledge.staff import (
     COORDINATEUR,
@@ -57,6 +58,10 @@ LINK_TEXT = (
 )
 TEAM_TEXT = "L'équipe « {structure} » :"
 REMOVED_TEXT = "{name} ne fait plus partie de l'équipe."
+HANDED_BACK_TEXTS = (
+    "Sa demande en cours revient dans la file.",
+    "Ses {count} demandes en cours reviennent dans la file.",
+)
 REMOVAL_TEXTS = {
     "not_allowed": COORDINATORS_ONLY_TEXT,
     "not_found": "Cette personne ne fait déjà plus partie de l'équipe.",
@@ -70,8 +75,12 @@ TEAM_COMMANDS = [
     ("dispo", "Je suis disponible"),
     ("indispo", "Je ne suis plus disponible"),
     ("equipe", "L'équipe de ma structure"),
+    ("mes_ateliers", "Mes ateliers : inscrits et présences"),
 ]
-COORDINATOR_COMMANDS = [("inviter", "Inviter une personne dans l'équipe")]
+COORDINATOR_COMMANDS = [
+    ("inviter", "Inviter une personne dans l'équipe"),
+    ("attribuer", "Confier un atelier à une personne de l'équipe"),
+]
 """The menu of a staff member's own chat (Telegram's per-chat command scope); citizens keep the public menu."""
 
 
@@ -167,7 +176,7 @@ class StaffAccounts:
         if action == "invite" and value in ROLES:
             text = await asyncio.to_thread(self._invite, user_id, value, context.bot.username)
         elif action == "remove" and value.isdigit():
-            text = await asyncio.to_thread(self._remove, user_id, int(value))
+            text = await asyncio.to_thread(self._remove, user_id, int(value), staff_chat_id(context))
         else:
             log.warning("Forged or stale staff button %r from Telegram user %s", query.data, user_id)
             text = STALE_BUTTON_TEXT
@@ -221,13 +230,29 @@ class StaffAccounts:
             code = create_invitation(session, member.structure, role, now, created_by=member)
         return LINK_TEXT.format(role=ROLE_LABELS[role], days=DEFAULT_VALIDITY.days, link=deep_link(bot_username, code))
 
-    def _remove(self, user_id: int, member_id: int) -> str:
+    def _remove(self, user_id: int, member_id: int, group_id: int | None = None) -> str:
+        """A coordinator removes a member; the requests the member had go back to the queue, their citizens told and
+        the staff group (`group_id`) shown them again, in the same transaction."""
+        now = datetime.now(UTC)
         with self.database.session() as session:
-            outcome = remove_member(session, user_id, member_id, datetime.now(UTC))
+            outcome = remove_member(session, user_id, member_id, now)
             if outcome != "removed":
                 return REMOVAL_TEXTS[outcome]
+            requeued = hand_back(session, member_id, group_id, now)
+            if requeued:
+                log.info("Staff member %s removed: %s handoff(s) back in the queue", member_id, len(requeued))
             removed = session.get(StaffMember, member_id)
-            return REMOVED_TEXT.format(name=removed.first_name if removed else "Cette personne")
+            text = REMOVED_TEXT.format(name=removed.first_name if removed else "Cette personne")
+            if requeued:
+                one, several = HANDED_BACK_TEXTS
+                text += " " + (one if len(requeued) == 1 else several.format(count=len(requeued)))
+            return text
+
+
+def staff_chat_id(context: ContextTypes.DEFAULT_TYPE) -> int | None:
+    """The staff group's chat id (STAFF_CHAT_ID, from the settings the application was built with), if set."""
+    settings = context.bot_data.get("settings") if isinstance(context.bot_data, dict) else None
+    return getattr(settings, "staff_chat_id", None)
 
 
 def _remove_button(member: StaffMember) -> InlineKeyboardButton:

@@ -1,24 +1,34 @@
 """Handoffs in Telegram: « Prendre en charge » in the staff group, the relay both ways, closing with an outcome, the
 citizen's `/bot` and satisfaction.
 
-While a handoff is open, what the citizen sends goes to the conseiller (text masked first; photos, documents and
-voice notes copied) and never to Rasa. A conseiller's message goes to the citizen of the relayed message they reply
-to, or to their only open handoff; with several open and no reply, they are asked to reply to a message: nothing is
-ever sent to the wrong person. Roles come from the database (knowledge/staff.py), never from a button.
+While a handoff is open, what the citizen sends goes to the conseiller (text masked first; photos, documents, voice
+notes, stickers, videos copied with their caption masked) and never to Rasa. A contact, a location, a poll or dice
+are not passed on: the sender is told what can be sent. A forwarded message is sent again or copied, so the original
+sender never shows, under « (message transféré) »; an edited message goes as « (message corrigé) ». A conseiller's
+message goes to the citizen of the relayed message they reply to, or to their only open handoff; with several open
+and no reply, they are asked to reply to a message: nothing is ever sent to the wrong person. Roles come from the
+database (knowledge/staff.py), never from a button.
+
+A conseiller who leaves the staff group (a left_chat_member message, or a chat_member update) hands their open
+requests back to the queue (knowledge/handoff_messages.hand_back); so does one a coordinator removes (accounts.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
-from telegram import Message, Update
+from sqlalchemy.orm import Session
+from telegram import ChatMember, Message, Update
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     ContextTypes,
     JobQueue,
@@ -27,7 +37,7 @@ from telegram.ext import (
 )
 
 from bot.replies import Reply, buttons_from
-from bot.staff.accounts import FOR_TEAM_TEXT, STALE_BUTTON_TEXT
+from bot.staff.accounts import FOR_TEAM_TEXT, STALE_BUTTON_TEXT, staff_chat_id
 from bot.telegram.outbox import Front
 from knowledge.db import Database
 from knowledge.handoff_messages import (
@@ -38,10 +48,14 @@ from knowledge.handoff_messages import (
     IDLE_CLOSED_TEXT,
     STILL_WAITING_TEXT,
     THANKS_TEXT,
+    Relayed,
     claim_buttons,
     close_buttons,
+    hand_back,
     new_handoff_text,
     rating_buttons,
+    refusal_text,
+    relayed,
 )
 from knowledge.handoffs import (
     ANSWERING_ROLES,
@@ -58,7 +72,6 @@ from knowledge.handoffs import (
     waiting,
 )
 from knowledge.models import Handoff, StaffMember
-from knowledge.privacy import mask_sensitive
 from knowledge.staff import member_of
 
 log = logging.getLogger(__name__)
@@ -97,52 +110,85 @@ class HandoffRelay:
             MessageHandler(private & ~filters.COMMAND & ~filters.StatusUpdate.ALL, self.on_private_message),
             group=HANDOFF_GROUP,
         )
+        application.add_handler(
+            MessageHandler(filters.StatusUpdate.LEFT_CHAT_MEMBER, self.on_member_left), group=HANDOFF_GROUP
+        )
+        application.add_handler(
+            ChatMemberHandler(self.on_chat_member, ChatMemberHandler.CHAT_MEMBER), group=HANDOFF_GROUP
+        )
 
     # --- messages -----------------------------------------------------------------------------------------
 
     async def on_private_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A message (or an edit of one: PTB hands both to a MessageHandler) in a private chat."""
         message, user = update.effective_message, update.effective_user
         if message is None or user is None:
             return
-        route = await asyncio.to_thread(self._route, user.id, message)
+        edited = update.edited_message is not None
+        route = await asyncio.to_thread(self._route, user.id, message, edited)
         if route is None:
             return  # not in a handoff: the dialogue answers
-        kind, handoff_id, target, name = route
-        if kind == "wait":
+        if route.action == "wait":
             await message.reply_text(STILL_WAITING_TEXT)
-        elif kind == "which":
+        elif route.action == "which":
             await message.reply_text(WHICH_ONE_TEXT)
-        else:
-            await self._relay(context, message, kind, handoff_id, target, name)
+        elif route.action == "refuse":
+            log.info("Handoff %s: a %s was not relayed", route.handoff_id, route.kind)
+            await message.reply_text(refusal_text(route.kind) or "")
+        elif route.action in ("to_citizen", "to_conseiller") and route.relayed is not None:
+            await self._relay(context, message, route)
         raise ApplicationHandlerStop
 
-    def _route(self, user_id: int, message: Message) -> tuple[str, int, int, str] | None:
-        """(what to do, handoff id, chat to send to, name to show) or None when the dialogue should answer."""
+    def _route(self, user_id: int, message: Message, edited: bool = False) -> Route | None:
+        """Where a private message goes, or None when the dialogue should answer (no handoff open)."""
         now = datetime.now(UTC)
+        kind, text = _kind(message), _text(message)
         with self.database.session() as session:
             member = member_of(session, user_id)
             if member is not None:
                 handoff = self._conseiller_handoff(session, member, message)
                 if handoff is None:
-                    return None if not claimed_by(session, user_id) else ("which", 0, 0, "")
-                add_message(
-                    session, handoff, "conseiller", now, text=message.text or message.caption or "", kind=_kind(message)
+                    if not claimed_by(session, user_id):
+                        return None
+                    return Route("ignore" if edited and not text else "which")
+                if refusal_text(kind) is not None:
+                    return Route("refuse", handoff.id, kind=kind)
+                if edited and not text:
+                    return Route("ignore", handoff.id)  # a live location moving, a media changed without text
+                relay = relayed(
+                    kind,
+                    text,
+                    handoff_id=handoff.id,
+                    conseiller_name=member.first_name,
+                    to_citizen=True,
+                    forwarded=message.forward_origin is not None,
+                    edited=edited,
                 )
-                return "to_citizen", handoff.id, handoff.chat_id, member.first_name
+                add_message(session, handoff, "conseiller", now, text=relay.stored, kind=kind)
+                return Route("to_citizen", handoff.id, handoff.chat_id, kind, relay)
             handoff = open_handoff(session, message.chat_id)
             if handoff is None:
                 return None
-            if handoff.status == "pending" or handoff.claimed_by_id is None:
-                add_message(
-                    session, handoff, "citizen", now, text=message.text or message.caption or "", kind=_kind(message)
-                )
-                return "wait", handoff.id, 0, ""
-            conseiller = session.get(StaffMember, handoff.claimed_by_id)
-            if conseiller is None:
-                return "wait", handoff.id, 0, ""
-            return "to_conseiller", handoff.id, conseiller.telegram_user_id, ""
+            if refusal_text(kind) is not None:
+                return Route("refuse", handoff.id, kind=kind)
+            if edited and not text:
+                return Route("ignore", handoff.id)
+            relay = relayed(
+                kind,
+                text,
+                handoff_id=handoff.id,
+                conseiller_name="",
+                to_citizen=False,
+                forwarded=message.forward_origin is not None,
+                edited=edited,
+            )
+            conseiller = session.get(StaffMember, handoff.claimed_by_id) if handoff.claimed_by_id else None
+            if handoff.status == "pending" or conseiller is None:
+                add_message(session, handoff, "citizen", now, text=relay.stored, kind=kind)
+                return Route("wait", handoff.id)
+            return Route("to_conseiller", handoff.id, conseiller.telegram_user_id, kind, relay)
 
-    def _conseiller_handoff(self, session, member: StaffMember, message: Message) -> Handoff | None:  # type: ignore[no-untyped-def]
+    def _conseiller_handoff(self, session: Session, member: StaffMember, message: Message) -> Handoff | None:
         if message.reply_to_message is not None:
             handoff = handoff_for_reply(session, message.chat_id, message.reply_to_message.message_id)
             if handoff is not None and handoff.status == "claimed" and handoff.claimed_by_id == member.id:
@@ -150,39 +196,71 @@ class HandoffRelay:
         mine = claimed_by(session, member.telegram_user_id)
         return mine[0] if len(mine) == 1 else None
 
-    async def _relay(
-        self, context: ContextTypes.DEFAULT_TYPE, message: Message, kind: str, handoff_id: int, target: int, name: str
-    ) -> None:
+    async def _relay(self, context: ContextTypes.DEFAULT_TYPE, message: Message, route: Route) -> None:
+        relay = route.relayed
+        assert relay is not None
         try:
-            if message.text:
-                text = mask_sensitive(message.text).text
-                body = f"{name} : {text}" if kind == "to_citizen" else f"Demande n° {handoff_id} : {text}"
-                sent = await context.bot.send_message(target, body)
-            else:  # a photo, a document, a voice note: copied, never forwarded (the sender stays hidden)
-                sent = await context.bot.copy_message(target, message.chat_id, message.message_id)
+            if relay.text is not None:
+                sent = await context.bot.send_message(route.target, relay.text)
+            else:  # copied, never forwarded: the sender stays hidden; the caption is masked
+                sent = await context.bot.copy_message(
+                    route.target, message.chat_id, message.message_id, caption=relay.caption
+                )
         except Forbidden:
-            log.info("Handoff %s: the other side blocked the bot", handoff_id)
-            if kind == "to_citizen":
-                await message.reply_text(BLOCKED_TEXT.format(id=handoff_id))
+            log.info("Handoff %s: the other side blocked the bot", route.handoff_id)
+            if route.action == "to_citizen":
+                await message.reply_text(BLOCKED_TEXT.format(id=route.handoff_id))
             return
-        if kind == "to_conseiller":
-            await asyncio.to_thread(self._remember_copy, handoff_id, message, target, sent.message_id)
+        if route.action == "to_conseiller":
+            await asyncio.to_thread(self._remember_copy, route, route.target, sent.message_id)
 
-    def _remember_copy(self, handoff_id: int, message: Message, chat_id: int, copy_id: int) -> None:
+    def _remember_copy(self, route: Route, chat_id: int, copy_id: int) -> None:
         with self.database.session() as session:
-            handoff = session.get(Handoff, handoff_id)
-            if handoff is not None:
-                text = message.text or message.caption or ""
+            handoff = session.get(Handoff, route.handoff_id)
+            if handoff is not None and route.relayed is not None:
                 add_message(
                     session,
                     handoff,
                     "citizen",
                     datetime.now(UTC),
-                    text=text,
-                    kind=_kind(message),
+                    text=route.relayed.stored,
+                    kind=route.kind,
                     relayed_chat_id=chat_id,
                     relayed_id=copy_id,
                 )
+
+    # --- a staff member gone --------------------------------------------------------------------------------
+
+    async def on_member_left(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """« X a quitté le groupe » (or was removed from it) in the staff group."""
+        message = update.effective_message
+        if message is not None and message.left_chat_member is not None:
+            await self._member_gone(context, message.chat_id, message.left_chat_member.id, "left the staff group")
+
+    async def on_chat_member(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """The same seen as a chat_member update (the bot is an administrator of the group)."""
+        change = update.chat_member
+        if change is not None and change.new_chat_member.status in (ChatMember.LEFT, ChatMember.BANNED):
+            status = change.new_chat_member.status
+            await self._member_gone(
+                context, change.chat.id, change.new_chat_member.user.id, f"is {status} in the staff group"
+            )
+
+    async def _member_gone(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, user_id: int, why: str) -> None:
+        group = staff_chat_id(context)
+        if group is None or chat_id != group:
+            return
+
+        def run() -> list[int]:
+            with self.database.session() as session:
+                member = member_of(session, user_id)
+                if member is None:
+                    return []
+                requeued = [handoff.id for handoff in hand_back(session, member.id, group, datetime.now(UTC))]
+                log.info("Staff member %s %s: %s handoff(s) back in the queue", member.id, why, len(requeued))
+                return requeued
+
+        await asyncio.to_thread(run)
 
     async def on_queue(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """`/file`: the waiting requests, urgent first, each with « Prendre en charge » (conseillers only)."""
@@ -364,11 +442,39 @@ class HandoffRelay:
             log.info("Could not tell chat %s about a handoff: %s", chat_id, error)
 
 
+@dataclass(frozen=True)
+class Route:
+    action: Literal["wait", "which", "refuse", "ignore", "to_citizen", "to_conseiller"]
+    handoff_id: int = 0
+    target: int = 0
+    """The chat to send to."""
+    kind: str = "text"
+    relayed: Relayed | None = None
+
+
+KINDS = (
+    # A venue also has a location, an animation also has a document, a game a photo: the specific one first.
+    "venue",
+    "game",
+    "poll",
+    "dice",
+    "contact",
+    "location",
+    "animation",
+    "sticker",
+    "video_note",
+    "photo",
+    "document",
+    "voice",
+    "audio",
+    "video",
+    "text",
+)
+
+
 def _kind(message: Message) -> str:
-    for kind in ("photo", "document", "voice", "audio", "video", "sticker", "location"):
-        if getattr(message, kind, None):
-            return kind
-    return "text"
+    """The kind of a message, for the relay's rules (knowledge/handoff_messages.py); « other » for any other."""
+    return next((kind for kind in KINDS if getattr(message, kind, None)), "other")
 
 
 def _text(message: Message) -> str:

@@ -13,6 +13,7 @@ from knowledge.ateliers.signups import purge_registrations
 from knowledge.conversations import purge_expired, sensitive_senders
 from knowledge.db import Database
 from knowledge.handoffs import purge_handoffs
+from knowledge.notifications import purge_notifications
 from knowledge.tracker_retention import purge_tracker_events
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ async def _purge(context: ContextTypes.DEFAULT_TYPE) -> None:
         with database.session() as session:
             signups = purge_registrations(session, now, timedelta(days=settings.retention_days))
             handoffs = purge_handoffs(session, now)
+            messages = purge_notifications(session, now, timedelta(days=settings.retention_days))
             senders = sensitive_senders(session)
             conversations = purge_expired(session, now)
         events = purge_tracker_events(
@@ -48,9 +50,11 @@ async def _purge(context: ContextTypes.DEFAULT_TYPE) -> None:
         log.exception("Retention purge failed; it will run again tomorrow")
         return
     log.info(
-        "Retention purge: %d conversation(s), %d atelier sign-up(s), %d handoff(s) and %d Rasa event(s) deleted",
+        "Retention purge: %d conversation(s), %d atelier sign-up(s), %d handoff(s), %d sent notification(s) and "
+        "%d Rasa event(s) deleted",
         conversations,
         signups,
         handoffs,
+        messages,
         events,
     )

@@ -21,6 +21,7 @@ from knowledge.ateliers.sources import AtelierRecord, parse_ateliers
 from knowledge.db import Database
 from knowledge.french import PARIS, WEEKDAYS, fold
 from knowledge.models import Atelier, Notification, Place, Registration
+from knowledge.notifications import add_notification
 from knowledge.places.catalogue import postal_address
 from knowledge.sources import Rejected, read_source
 from knowledge.staff import StaffError, member_of
@@ -171,20 +172,6 @@ def notify_cancellation(session: Session, atelier: Atelier, now: datetime) -> No
         select(Registration).where(Registration.atelier_id == atelier.id, Registration.status.in_(ACTIVE))
     ):
         add_notification(session, CANCELLED, registration.id, registration.chat_id, now, now)
-
-
-def add_notification(
-    session: Session, kind: str, ref_id: int, chat_id: int | None, due_at: datetime, now: datetime
-) -> None:
-    """Schedule a message (idempotent per kind and row: a second call re-arms the unsent one)."""
-    existing = session.scalars(
-        select(Notification).where(Notification.kind == kind, Notification.ref_id == ref_id)
-    ).first()
-    if existing is None:
-        session.add(Notification(kind=kind, ref_id=ref_id, chat_id=chat_id, due_at=due_at, attempts=0, created_at=now))
-    elif existing.sent_at is None:
-        existing.due_at, existing.chat_id, existing.claimed_at = due_at, chat_id, None
-    session.flush()
 
 
 def reminder_due(start: datetime, reminder_hour: int) -> datetime:
@@ -432,7 +419,11 @@ def purge_registrations(session: Session, now: datetime, retention: timedelta) -
         return 0
     session.execute(
         update(Notification)
-        .where(Notification.ref_id.in_(ids), Notification.sent_at.is_(None))
+        .where(
+            Notification.kind.in_((REMINDER, PROMOTED, CANCELLED)),
+            Notification.ref_id.in_(ids),
+            Notification.sent_at.is_(None),
+        )
         .values(sent_at=now, outcome="skipped")
     )
     deleted = 0

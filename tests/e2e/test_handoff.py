@@ -4,24 +4,42 @@ closes with an outcome, the citizen rates the exchange and talks to the assistan
 
 from __future__ import annotations
 
+import subprocess
 import threading
-from datetime import UTC, datetime
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import ColumnElement, select, update
 
-from bot.services.processes import bot_process
+from bot.services.processes import action_server, bot_process
 from bot.services.supervisor import Supervisor
 from bot.settings import Settings
+from bot.telegram.front import ERROR_TEXT
 from knowledge.db import Database
-from knowledge.handoff_messages import CLAIMED_TEXT, STILL_WAITING_TEXT, THANKS_TEXT
-from knowledge.staff import CONSEILLER, create_invitation, redeem, structure_named
+from knowledge.handoff_messages import (
+    CLAIMED_TEXT,
+    REMIND_HANDOFF,
+    REQUEUED_NOTE,
+    STILL_WAITING_TEXT,
+    THANKS_TEXT,
+    UNCLAIMED_HANDOFF,
+    UNCLAIMED_TEXT,
+    out_of_hours_text,
+    refusal_text,
+)
+from knowledge.handoffs import claimed_by, open_handoff
+from knowledge.models import HandoffMessage, Notification
+from knowledge.staff import CONSEILLER, COORDINATEUR, create_invitation, redeem, structure_named
 from tests.e2e.conftest import STAFF_GROUP
 from tests.e2e.test_telegram import button_titles, press, say
 from tests.fake_telegram import FakeTelegram
 
 pytestmark = pytest.mark.e2e
 
-BOB, CLEO = 9201, 9202
+BOB, CLEO, DAN, EVE = 9201, 9202, 9203, 9204
 
 
 def _conseillers(settings: Settings) -> None:
@@ -177,16 +195,337 @@ def test_a_handoff_survives_a_killed_bot(
     _team_ready(bot, telegram)
     _bob_takes(telegram, chat_id)
 
-    old = next(s for s in supervisor.services if s.name == "bot" and s.process and s.process.poll() is None)
-    old.process.kill()  # no goodbye: SIGKILL
-    old.process.wait(20)
-    supervisor.services.remove(old)
-    polls = telegram.polls
-    supervisor.start(bot_process(bot))
-    telegram.wait_for_polling(timeout=60, after=polls)
+    _kill(supervisor, "bot")
+    _start_bot(supervisor, bot, telegram)
 
     mark = telegram.mark()
     telegram.user_sends_text(chat_id, "toujours là ?")
     (relayed,) = telegram.wait_for_messages(BOB, since=mark, timeout=30)
     assert relayed["text"].endswith(": toujours là ?")
     say(telegram, chat_id, "/bot")
+
+
+def _kill(supervisor: Supervisor, name: str) -> None:
+    """Stop a service with no goodbye (SIGKILL)."""
+    old = next(s for s in supervisor.services if s.name == name and s.process and s.process.poll() is None)
+    old.process.kill()
+    old.process.wait(20)
+    supervisor.services.remove(old)
+
+
+def _start_bot(supervisor: Supervisor, settings: Settings, telegram: FakeTelegram) -> None:
+    polls = telegram.polls
+    supervisor.start(bot_process(settings))
+    telegram.wait_for_polling(timeout=60, after=polls)
+
+
+def _open_handoff_id(settings: Settings, citizen: int) -> int:
+    database = Database(settings.database_url)
+    try:
+        with database.session() as session:
+            handoff = open_handoff(session, citizen)
+            assert handoff is not None, f"no open handoff for chat {citizen}"
+            return handoff.id
+    finally:
+        database.dispose()
+
+
+def _stored_texts(settings: Settings, handoff_id: int) -> list[str]:
+    database = Database(settings.database_url)
+    try:
+        with database.session() as session:
+            query = select(HandoffMessage.text).where(HandoffMessage.handoff_id == handoff_id)
+            return list(session.scalars(query.order_by(HandoffMessage.id)))
+    finally:
+        database.dispose()
+
+
+def _sent_to(telegram: FakeTelegram, chat: int, since: int) -> list[dict]:
+    return [r for r in telegram.requests(since=since) if r["chat_id"] == chat and r["method"] != "sendChatAction"]
+
+
+def test_in_a_handoff_captions_are_masked_contacts_refused_forwards_and_corrections_marked(
+    bot: Settings, telegram: FakeTelegram, chat_id: int
+) -> None:
+    _team_ready(bot, telegram)
+    _bob_takes(telegram, chat_id)
+    handoff_id = _open_handoff_id(bot, chat_id)
+
+    mark = telegram.mark()
+    telegram.user_sends_document(
+        chat_id, "capture.pdf", b"%PDF-1.4 capture", "application/pdf", caption="mon mot de passe est Soleil2024"
+    )
+    (copy,) = telegram.wait_for_messages(BOB, since=mark, timeout=20)
+    assert copy["document"]["file_name"] == "capture.pdf"
+    assert copy["caption"] == "mon mot de passe est [mot de passe masqué]"
+
+    mark = telegram.mark()
+    (refused,) = say_with(telegram, chat_id, lambda: telegram.user_sends_contact(chat_id, "06 12 34 56 78", "Paul"))
+    assert refused["text"] == refusal_text("contact")
+    (refused,) = say_with(telegram, chat_id, lambda: telegram.user_sends_location(chat_id, 49.1157, -1.0906))
+    assert refused["text"] == refusal_text("location")
+    dice = {"dice": {"emoji": "🎲", "value": 4}}
+    (refused,) = say_with(telegram, chat_id, lambda: telegram.user_sends(chat_id, dice))
+    assert refused["text"] == refusal_text("dice")
+    assert _sent_to(telegram, BOB, mark) == []  # nothing relayed
+
+    mark = telegram.mark()
+    telegram.user_sends_sticker(chat_id, "🙏")
+    (sticker,) = telegram.wait_for_messages(BOB, since=mark, timeout=20)
+    assert sticker["sticker"]["emoji"] == "🙏"
+
+    mark = telegram.mark()
+    telegram.user_forwards_text(chat_id, "Votre colis est bloqué. Réglez 1,99 € sur colis-suivi.fr", "Numéro inconnu")
+    (forwarded,) = telegram.wait_for_messages(BOB, since=mark, timeout=20)
+    assert forwarded["text"] == (
+        f"Demande n° {handoff_id} (message transféré) : Votre colis est bloqué. Réglez 1,99 € sur colis-suivi.fr"
+    )
+    assert "forward_origin" not in forwarded and "Numéro inconnu" not in forwarded["text"]
+
+    mark = telegram.mark()
+    asked = telegram.user_sends_text(chat_id, "je peux passer à 14h")["message"]
+    telegram.wait_for_messages(BOB, since=mark, timeout=20)
+    mark = telegram.mark()
+    telegram.user_edits_text(chat_id, asked["message_id"], "je peux passer à 15h, mon mot de passe est Soleil2024")
+    (corrected,) = telegram.wait_for_messages(BOB, since=mark, timeout=20)
+    assert corrected["text"] == (
+        f"Demande n° {handoff_id} (message corrigé) : je peux passer à 15h, mon mot de passe est [mot de passe masqué]"
+    )
+
+    mark = telegram.mark()
+    said = telegram.user_sends_text(BOB, "Je vous attends à 14 h.", first_name="Bob", user_id=BOB)["message"]
+    telegram.wait_for_messages(chat_id, since=mark, timeout=20)
+    mark = telegram.mark()
+    telegram.user_edits_text(BOB, said["message_id"], "Je vous attends à 15 h.")
+    (fixed,) = telegram.wait_for_messages(chat_id, since=mark, timeout=20)
+    assert fixed["text"] == "Bob (message corrigé) : Je vous attends à 15 h."
+
+    mark = telegram.mark()
+    telegram.user_sends_text(BOB, "C'est noté.", first_name="Bob", user_id=BOB, reply_to=corrected["message_id"])
+    (answer,) = telegram.wait_for_messages(chat_id, since=mark, timeout=20)
+    assert answer["text"] == "Bob : C'est noté."
+
+    stored = _stored_texts(bot, handoff_id)
+    assert not [text for text in stored if "Soleil2024" in text]
+    assert "mon mot de passe est [mot de passe masqué]" in stored  # the caption, masked once
+    assert "(message corrigé) je peux passer à 15h, mon mot de passe est [mot de passe masqué]" in stored
+    assert "(message corrigé) Je vous attends à 15 h." in stored
+    say(telegram, chat_id, "/bot")
+
+
+def say_with(telegram: FakeTelegram, chat_id: int, send: Callable[[], object]) -> list[dict]:
+    """The user sends something (not text); returns what the bot answered."""
+    mark = telegram.mark()
+    send()
+    return telegram.wait_until_quiet(chat_id, since=mark)
+
+
+def test_an_edit_from_a_conseiller_without_a_handoff_goes_to_the_assistant(
+    bot: Settings, telegram: FakeTelegram
+) -> None:
+    _team_ready(bot, telegram)
+    telegram.register_chat(CLEO, first_name="Cléo")
+    database = Database(bot.database_url)
+    with database.session() as session:
+        assert claimed_by(session, CLEO) == []
+    database.dispose()
+    mark = telegram.mark()
+    written = telegram.user_sends_text(CLEO, "bonjour", first_name="Cléo", user_id=CLEO)["message"]
+    assert telegram.wait_until_quiet(CLEO, since=mark)
+    mark = telegram.mark()
+    telegram.user_edits_text(CLEO, written["message_id"], "bonjour !")
+    answers = telegram.wait_until_quiet(CLEO, since=mark)
+    assert answers and all(m["text"] != ERROR_TEXT for m in answers)
+    assert answers[0]["text"].startswith("Bonjour, je suis Passerelle.")
+
+
+def test_a_conseiller_who_leaves_the_group_is_kicked_or_removed_hands_the_request_back(
+    bot: Settings, telegram: FakeTelegram, chat_id: int
+) -> None:
+    _team_ready(bot, telegram)
+    telegram.register_chat(CLEO, first_name="Cléo")
+    _bob_takes(telegram, chat_id)
+    handoff_id = _open_handoff_id(bot, chat_id)
+
+    def handed_back(mark: int) -> dict:
+        """The citizen is told; the staff group gets the request again, with « Prendre en charge »."""
+        (told,) = telegram.wait_for_messages(chat_id, since=mark, timeout=30)
+        assert told["text"].startswith(
+            "Votre conseiller n'est plus disponible. Votre demande revient dans la file : vous êtes "
+        )
+        telegram.wait_for_messages(STAFF_GROUP, since=mark, timeout=30)
+        (notice,) = [m for m in telegram.wait_until_quiet(STAFF_GROUP, since=mark) if "Nouvelle demande" in m["text"]]
+        assert notice["text"].startswith(f"Nouvelle demande n° {handoff_id}\n{REQUEUED_NOTE}")
+        assert button_titles(notice) == ["Prendre en charge"]
+        return notice
+
+    mark = telegram.mark()
+    telegram.user_leaves_group(STAFF_GROUP, BOB, "Bob")
+    notice = handed_back(mark)
+    assert _sent_to(telegram, BOB, mark) == []
+
+    mark = telegram.mark()
+    telegram.user_sends_text(BOB, "vous êtes toujours là ?", first_name="Bob", user_id=BOB)
+    telegram.wait_until_quiet(BOB, since=mark)
+    assert _sent_to(telegram, chat_id, mark) == []  # Bob no longer has the request: nothing reaches the citizen
+
+    mark = telegram.mark()
+    telegram.user_presses_button(STAFF_GROUP, notice, "Prendre en charge", "Cléo", user_id=CLEO)
+    (claimed,) = telegram.wait_for_messages(chat_id, since=mark, timeout=20)
+    assert claimed["text"] == CLAIMED_TEXT.format(name="Cléo")
+    telegram.wait_until_quiet(STAFF_GROUP, since=mark)
+
+    mark = telegram.mark()
+    telegram.chat_member_changes(STAFF_GROUP, CLEO, "kicked", "Cléo", by=BOB)
+    notice = handed_back(mark)
+
+    _invite(bot, DAN, "Dan", CONSEILLER)
+    _invite(bot, EVE, "Eve", COORDINATEUR)
+    telegram.register_chat(DAN, first_name="Dan")
+    telegram.register_chat(EVE, first_name="Eve")
+    mark = telegram.mark()
+    telegram.user_presses_button(STAFF_GROUP, notice, "Prendre en charge", "Dan", user_id=DAN)
+    telegram.wait_for_messages(chat_id, since=mark, timeout=20)
+    telegram.wait_until_quiet(STAFF_GROUP, since=mark)
+    mark = telegram.mark()
+    telegram.user_sends_text(EVE, "/equipe", first_name="Eve", user_id=EVE)
+    (listing,) = telegram.wait_for_messages(EVE, since=mark, timeout=20)
+    mark = telegram.mark()
+    telegram.user_presses_button(EVE, listing, "Retirer Dan")
+    (removed,) = telegram.wait_for_messages(EVE, since=mark, timeout=20)
+    assert removed["text"] == "Dan ne fait plus partie de l'équipe. Sa demande en cours revient dans la file."
+    handed_back(mark)
+    assert _sent_to(telegram, DAN, mark) == []
+    say(telegram, chat_id, "/bot")
+
+
+def _invite(settings: Settings, user_id: int, name: str, role: str) -> None:
+    database = Database(settings.database_url)
+    with database.session() as session:
+        code = create_invitation(
+            session, structure_named(session, "EPN (handoff)", datetime.now(UTC)), role, datetime.now(UTC)
+        )
+    redeem(database, code, user_id, name, datetime.now(UTC))
+    database.dispose()
+
+
+def _closed_hours(now: datetime) -> str:
+    """An hour of opening that starts three hours (or more) from now, Paris time, and ends before midnight."""
+    paris = now.astimezone(ZoneInfo("Europe/Paris"))
+    minutes = paris.hour * 60 + paris.minute
+    start = next(s for s in ((minutes + offset) % 1440 for offset in (180, 240)) if s + 60 < 1440)
+    end = start + 60
+    return f"Mo-Su {start // 60:02d}:{start % 60:02d}-{end // 60:02d}:{end % 60:02d}"
+
+
+def _restart_actions(supervisor: Supervisor, settings: Settings) -> None:
+    old = next(s for s in supervisor.services if s.name == "actions" and s.process and s.process.poll() is None)
+    old.process.terminate()
+    try:
+        old.process.wait(20)
+    except subprocess.TimeoutExpired:
+        old.process.kill()
+        old.process.wait(20)
+    supervisor.services.remove(old)
+    supervisor.start(action_server(settings))  # on the same port; returns once it answers /health
+
+
+@pytest.fixture
+def closed_team(supervisor: Supervisor, services: Settings) -> Iterator[str]:
+    """The action server runs with team hours closed right now, for one test; then as before."""
+    hours = _closed_hours(datetime.now(UTC))
+    _restart_actions(supervisor, services.model_copy(update={"staff_hours": hours}))
+    try:
+        yield hours
+    finally:
+        _restart_actions(supervisor, services)
+
+
+def test_out_of_hours_the_citizen_learns_when_the_team_is_back_and_danger_numbers_come_first(
+    bot: Settings, telegram: FakeTelegram, closed_team: str, chat_id: int
+) -> None:
+    _team_ready(bot, telegram)
+    mark = telegram.mark()
+    queued, closed = say(telegram, chat_id, "/conseiller")
+    assert queued["text"].startswith("Je transmets votre demande à un conseiller.")
+    expected = out_of_hours_text(closed_team, datetime.now(UTC))
+    assert expected is not None and "ouvre" in expected
+    assert closed["text"] == expected
+    assert button_titles(closed) == ["Trouver de l'aide près de chez moi"]
+    telegram.wait_for_messages(STAFF_GROUP, since=mark, timeout=30)
+    notices = [m for m in telegram.wait_until_quiet(STAFF_GROUP, since=mark) if "Nouvelle demande" in m["text"]]
+    assert [m["text"].split("\n")[0] for m in notices] == [f"Nouvelle demande n° {_open_handoff_id(bot, chat_id)}"]
+    say(telegram, chat_id, "/bot")
+
+    in_danger = chat_id + 4000
+    (numbers,) = say(telegram, in_danger, "je veux mourir")
+    assert "3114" in numbers["text"]
+    mark = telegram.mark()
+    *again, queued, closed = press(telegram, in_danger, numbers, "Parler à un conseiller")
+    # The numbers first, again: nobody answers before the team is back (Rasa sends each paragraph on its own).
+    assert "\n\n".join(m["text"] for m in again) == numbers["text"]
+    assert queued["text"].startswith("Je transmets votre demande à un conseiller. Vous êtes 1er dans la file.")
+    assert closed["text"] == expected
+    telegram.wait_for_messages(STAFF_GROUP, since=mark, timeout=30)
+    notices = [m for m in telegram.wait_until_quiet(STAFF_GROUP, since=mark) if "Nouvelle demande" in m["text"]]
+    assert [m["text"].split("\n")[0] for m in notices] == [
+        f"🚨 URGENT — Nouvelle demande n° {_open_handoff_id(bot, in_danger)}"
+    ]
+    say(telegram, in_danger, "/bot")
+
+
+def test_escalation_timers_due_while_the_bot_was_down_are_sent_once(
+    bot: Settings, telegram: FakeTelegram, supervisor: Supervisor, chat_id: int
+) -> None:
+    _team_ready(bot, telegram)
+    mark = telegram.mark()
+    say(telegram, chat_id, "/conseiller")
+    telegram.wait_for_messages(STAFF_GROUP, since=mark, timeout=30)
+    telegram.wait_until_quiet(STAFF_GROUP, since=mark)
+    handoff_id = _open_handoff_id(bot, chat_id)
+    reminder = f"Rappel : Nouvelle demande n° {handoff_id}\n"
+
+    _kill(supervisor, "bot")
+    database = Database(bot.database_url)
+    timers = (Notification.ref_id == handoff_id, Notification.kind.in_([REMIND_HANDOFF, UNCLAIMED_HANDOFF]))
+    with database.session() as session:  # they came due while the bot was down
+        moved = session.execute(
+            update(Notification).where(*timers).values(due_at=datetime.now(UTC) - timedelta(minutes=1))
+        ).rowcount
+    assert moved == 2
+    mark = telegram.mark()
+    _start_bot(supervisor, bot, telegram)
+
+    (unclaimed,) = telegram.wait_for_messages(chat_id, since=mark, timeout=30)
+    assert unclaimed["text"] == UNCLAIMED_TEXT
+    assert "aucun conseiller n'a encore pu prendre votre demande" in unclaimed["text"]
+    telegram.wait_for_request(
+        "sendMessage", since=mark, timeout=30, predicate=lambda r: r["params"]["text"].startswith(reminder)
+    )
+    reminders = [m for m in telegram.wait_until_quiet(STAFF_GROUP, since=mark) if m["text"].startswith(reminder)]
+    assert len(reminders) == 1 and button_titles(reminders[0]) == ["Prendre en charge"]
+    assert len(telegram.wait_until_quiet(chat_id, since=mark)) == 1
+    _wait_sent(database, timers)
+
+    mark = telegram.mark()
+    _kill(supervisor, "bot")
+    _start_bot(supervisor, bot, telegram)
+    telegram.user_sends_text(chat_id, "toujours personne ?")
+    # Quiet for longer than an outbox poll: only the answer to that message came, and nothing to the staff group.
+    (waiting,) = telegram.wait_until_quiet(chat_id, since=mark, quiet=7.0, timeout=30)
+    assert waiting["text"] == STILL_WAITING_TEXT
+    assert _sent_to(telegram, STAFF_GROUP, mark) == []
+    database.dispose()
+    say(telegram, chat_id, "/bot")
+
+
+def _wait_sent(database: Database, where: tuple[ColumnElement[bool], ...], timeout: float = 10.0) -> None:
+    """The sent mark follows the message by a few milliseconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with database.session() as session:
+            outcomes = list(session.scalars(select(Notification.outcome).where(*where)))
+        if outcomes == ["sent", "sent"] or time.monotonic() > deadline:
+            assert outcomes == ["sent", "sent"]
+            return
+        time.sleep(0.1)

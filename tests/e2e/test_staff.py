@@ -36,7 +36,15 @@ def test_invitation_team_and_removal(bot: Settings, telegram: FakeTelegram) -> N
     assert welcome["text"].startswith("Bienvenue, Ana. Vous faites partie de l'équipe « EPN de Saint-Lô (e2e) »")
     assert "/inviter" in welcome["text"]
     menu = telegram.commands(scope={"type": "chat", "chat_id": ANA})
-    assert [c["command"] for c in menu] == ["start", "dispo", "indispo", "equipe", "inviter"]
+    assert [c["command"] for c in menu] == [
+        "start",
+        "dispo",
+        "indispo",
+        "equipe",
+        "mes_ateliers",
+        "inviter",
+        "attribuer",
+    ]
 
     (question,) = write(telegram, ANA, "/inviter", "Ana")
     assert button_titles(question) == ["Conseiller numérique", "Médiateur", "Coordinateur"]
