@@ -19,7 +19,7 @@ from actions.places import ATELIERS, LAST_LOCATION, LOOKING_FOR, ask_location
 from actions.services import Sender
 from knowledge.ateliers import messages as signup_messages
 from knowledge.ateliers.signups import atelier_ics, cancel, match_request, my_signups, register
-from knowledge.conversations import citizen_id
+from knowledge.citizens.conversations import citizen_id
 from knowledge.models import Atelier
 from knowledge.places import messages as say
 from knowledge.places.catalogue import active_places

@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from actions import services
 from actions.menu import MAIN_MENU, REQUEST_HUMAN, fiche_buttons
-from knowledge.conversations import note_topic
+from knowledge.citizens.conversations import note_topic
 from knowledge.fiches import Fiche, answer_text, faq_intent, get_fiche, links_text, steps_text, topic_of_intent
 from knowledge.safety import ALREADY_PAID, SUSPICIOUS, scam_text
 

@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from actions import services
 from actions.menu import ASK_QUESTION, FIND_PLACE, REQUEST_HUMAN
-from knowledge.feedback import record_feedback
+from knowledge.citizens.feedback import record_feedback
 from knowledge.fiches import get_fiche
 
 log = logging.getLogger(__name__)

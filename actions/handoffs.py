@@ -17,8 +17,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from actions import services
 from actions.menu import ASK_QUESTION, FIND_PLACE
-from knowledge.conversations import citizen_id
-from knowledge.handoff_messages import (
+from knowledge.citizens.conversations import citizen_id
+from knowledge.citizens.privacy import mask_contacts
+from knowledge.handoffs.messages import (
     NEW_HANDOFF,
     NO_TEAM_TEXT,
     QUEUED_TEXT,
@@ -27,9 +28,8 @@ from knowledge.handoff_messages import (
     ordinal_suffix,
     out_of_hours_text,
 )
-from knowledge.handoffs import add_message, available_conseillers, queue_position, request_handoff
+from knowledge.handoffs.tickets import add_message, available_conseillers, queue_position, request_handoff
 from knowledge.notifications import add_notification
-from knowledge.privacy import mask_contacts
 from knowledge.safety import ALREADY_PAID, danger_text, scam_text
 
 log = logging.getLogger(__name__)

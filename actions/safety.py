@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from actions import services
 from actions.menu import FIND_PLACE, REQUEST_HUMAN
-from knowledge.conversations import mark_sensitive
+from knowledge.citizens.conversations import mark_sensitive
 from knowledge.safety import danger_text
 
 log = logging.getLogger(__name__)

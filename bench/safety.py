@@ -6,7 +6,7 @@
   (nlu/eval/danger_heldout.jsonl): recall of danger messages, false alarms on near-misses, situation agreement.
 - With --rasa-url (a running Rasa server, `make serve`): the same through the NLU, where the classifier's `danger`
   intent is added to the lexicon.
-- Masking (knowledge/privacy.py) on tests/data/masking_messages.jsonl: recall of secrets, false masks.
+- Masking (knowledge/citizens/privacy.py) on tests/data/masking_messages.jsonl: recall of secrets, false masks.
 
     .venv/bin/python bench/safety.py [--rasa-url http://localhost:5005]
 """
@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.rasa.client import RasaClient
-from knowledge.privacy import mask_sensitive
+from knowledge.citizens.privacy import mask_sensitive
 from knowledge.safety import assess
 
 SETS = {

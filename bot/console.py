@@ -16,7 +16,7 @@ from bot.rasa.client import RasaClient
 from bot.replies import Button, Reply
 from bot.services.supervisor import LOG_DIR
 from bot.settings import Settings
-from knowledge.conversations import Contact
+from knowledge.citizens.conversations import Contact
 from knowledge.db import Database
 from knowledge.settings import VAR_DIR
 

@@ -11,9 +11,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.rasa.client import RasaClient, RasaUnavailable
 from bot.replies import Reply, from_rasa
-from knowledge.conversations import Contact, record_message
+from knowledge.citizens.conversations import Contact, record_message
+from knowledge.citizens.privacy import mask_sensitive, warning_for
 from knowledge.db import Database
-from knowledge.privacy import mask_sensitive, warning_for
 
 log = logging.getLogger(__name__)
 

@@ -25,9 +25,9 @@ from actions.faq import NO_FICHE_TEXT, ActionAnswerFaq, ActionFicheLinks, Action
 from actions.feedback import FAILED_TEXT, WORKED_TEXT, ActionFicheFailed, ActionFicheWorked
 from actions.menu import FIND_PLACE, MAIN_MENU, REQUEST_HUMAN
 from actions.safety import ActionDanger
-from knowledge.conversations import Contact, current_conversation, record_message
+from knowledge.citizens.conversations import Contact, current_conversation, record_message
+from knowledge.citizens.feedback import FeedbackCount, feedback_by_topic
 from knowledge.db import Database
-from knowledge.feedback import FeedbackCount, feedback_by_topic
 from knowledge.fiches import get_fiche
 from knowledge.safety import scam_text
 

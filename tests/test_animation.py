@@ -19,7 +19,7 @@ from knowledge.ateliers.animation import (
 from knowledge.ateliers.signups import CANCELLED, import_ateliers, my_signups, register
 from knowledge.ateliers.sources import AtelierRecord
 from knowledge.ateliers.team_messages import attendance_buttons, run_atelier_buttons, run_atelier_text
-from knowledge.conversations import Contact, record_message
+from knowledge.citizens.conversations import Contact, record_message
 from knowledge.db import Database
 from knowledge.french import PARIS
 from knowledge.models import Atelier, Notification, Registration, StaffMember

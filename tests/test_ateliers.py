@@ -25,7 +25,7 @@ from knowledge.ateliers.signups import (
     upcoming,
 )
 from knowledge.ateliers.sources import AtelierRecord
-from knowledge.conversations import Contact, record_message
+from knowledge.citizens.conversations import Contact, record_message
 from knowledge.db import Database
 from knowledge.french import PARIS
 from knowledge.models import Atelier, Citizen, Notification, Registration
@@ -223,7 +223,7 @@ def test_signups_list_only_what_is_to_come(places: Database, tmp_path: Path) -> 
 
 def test_signups_are_purged_after_the_retention_and_keep_the_citizen_until_then(places: Database) -> None:
     from knowledge.ateliers.signups import purge_registrations
-    from knowledge.conversations import purge_expired
+    from knowledge.citizens.conversations import purge_expired
 
     atelier_id = _atelier(places, capacity=5)
     (citizen,) = _citizens(places, 1)

@@ -10,7 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import func, select, text
 
-from knowledge.conversations import (
+from knowledge.citizens.conversations import (
     Contact,
     current_conversation,
     mark_sensitive,
@@ -19,11 +19,11 @@ from knowledge.conversations import (
     record_message,
     sensitive_senders,
 )
+from knowledge.citizens.feedback import FeedbackCount, feedback_by_topic, record_feedback
+from knowledge.citizens.tracker_retention import purge_tracker_events
 from knowledge.db import Database, make_engine
-from knowledge.feedback import FeedbackCount, feedback_by_topic, record_feedback
 from knowledge.migrate import downgrade, upgrade
 from knowledge.models import Base, Citizen, Conversation
-from knowledge.tracker_retention import purge_tracker_events
 
 RETENTION = timedelta(days=90)
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)

@@ -10,11 +10,11 @@ from sqlalchemy import func, select
 
 from knowledge.ateliers.signups import PROMOTED, import_ateliers, register
 from knowledge.ateliers.sources import AtelierRecord
-from knowledge.conversations import Contact, record_message
+from knowledge.citizens.conversations import Contact, record_message
+from knowledge.citizens.erasure import erase_citizen
 from knowledge.db import Database
-from knowledge.erasure import erase_citizen
-from knowledge.handoff_messages import UNCLAIMED_HANDOFF
-from knowledge.handoffs import request_handoff
+from knowledge.handoffs.messages import UNCLAIMED_HANDOFF
+from knowledge.handoffs.tickets import request_handoff
 from knowledge.models import Atelier, Citizen, Conversation, Handoff, Notification, Registration
 from knowledge.notifications import add_notification, purge_notifications
 from knowledge.places.catalogue import DEMO_PLACES, import_places_from

@@ -13,9 +13,9 @@ from sqlalchemy import select
 
 from actions import services
 from actions.handoffs import ActionRequestHuman
-from knowledge.conversations import Contact, record_message
+from knowledge.citizens.conversations import Contact, record_message
 from knowledge.db import Database
-from knowledge.handoff_messages import NEW_HANDOFF, NO_TEAM_TEXT, REMIND_HANDOFF, UNCLAIMED_HANDOFF
+from knowledge.handoffs.messages import NEW_HANDOFF, NO_TEAM_TEXT, REMIND_HANDOFF, UNCLAIMED_HANDOFF
 from knowledge.models import Handoff, HandoffMessage, Notification
 from knowledge.settings import DataSettings
 from tests.test_actions import run
@@ -78,7 +78,7 @@ def test_without_a_staff_group_the_citizen_is_directed_to_places(
 
 
 def test_available_conseillers_are_told_directly_and_the_commune_is_in_the_summary(team: Database) -> None:
-    from knowledge.handoff_messages import renderers
+    from knowledge.handoffs.messages import renderers
     from knowledge.notifications import prepare
     from knowledge.staff import CONSEILLER, create_invitation, redeem, set_available, structure_named
 
@@ -122,7 +122,7 @@ def closed(team: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[Database
 
 
 def test_out_of_hours_a_person_in_danger_gets_the_numbers_again_before_the_queue(closed: Database) -> None:
-    from knowledge.handoff_messages import out_of_hours_text
+    from knowledge.handoffs.messages import out_of_hours_text
     from knowledge.safety import CHILD, danger_text
 
     events = [

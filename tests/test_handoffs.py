@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from knowledge.conversations import Contact, record_message
+from knowledge.citizens.conversations import Contact, record_message
+from knowledge.citizens.erasure import erase_citizen
 from knowledge.db import Database
-from knowledge.erasure import erase_citizen
-from knowledge.handoffs import (
+from knowledge.handoffs.tickets import (
     add_message,
     claim,
     claimed_by,
@@ -152,7 +152,7 @@ def test_every_outcome_closes(database: Database, outcome: str) -> None:
 
 
 def test_out_of_hours_is_said_with_when_the_team_is_back() -> None:
-    from knowledge.handoff_messages import out_of_hours_text
+    from knowledge.handoffs.messages import out_of_hours_text
 
     saturday = datetime(2026, 12, 5, 10, 0, tzinfo=UTC)
     wednesday = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
@@ -169,7 +169,7 @@ def test_out_of_hours_is_said_with_when_the_team_is_back() -> None:
 
 
 def test_reminder_and_unclaimed_notices_only_while_nobody_took_it(database: Database) -> None:
-    from knowledge.handoff_messages import REMIND_HANDOFF, UNCLAIMED_HANDOFF, UNCLAIMED_TEXT, renderers
+    from knowledge.handoffs.messages import REMIND_HANDOFF, UNCLAIMED_HANDOFF, UNCLAIMED_TEXT, renderers
     from knowledge.models import Notification
     from knowledge.notifications import add_notification, prepare
 
@@ -191,7 +191,7 @@ def test_reminder_and_unclaimed_notices_only_while_nobody_took_it(database: Data
 
 
 def test_idle_handoffs_are_closed_once(database: Database) -> None:
-    from knowledge.handoffs import close_idle
+    from knowledge.handoffs.tickets import close_idle
 
     quiet, busy = _request(database, 11), _request(database, 12)
     _staff(database, 501, CONSEILLER, "Bob")
@@ -211,7 +211,7 @@ def test_idle_handoffs_are_closed_once(database: Database) -> None:
 
 
 def test_the_summary_masks_contacts() -> None:
-    from knowledge.privacy import mask_contacts
+    from knowledge.citizens.privacy import mask_contacts
 
     assert mask_contacts("jean.dupont@gmail.com, 06 12 34 56 78") == "j***@gmail.com, 06 ** ** ** 78"
     assert mask_contacts("+33 6 12 34 56 78 et 0233445566") == "+33 6 ** ** ** 78 et 02******66"
@@ -231,7 +231,7 @@ def _member_id(database: Database, user_id: int) -> int:
 
 
 def test_requeue_claimed_puts_only_that_conseillers_requests_back_in_their_place(database: Database) -> None:
-    from knowledge.handoffs import requeue_claimed
+    from knowledge.handoffs.tickets import requeue_claimed
 
     first = _request(database, 11, NOW)
     second = _request(database, 12, NOW + timedelta(minutes=1))
@@ -257,7 +257,7 @@ def test_requeue_claimed_puts_only_that_conseillers_requests_back_in_their_place
 
 
 def test_hand_back_tells_the_citizen_and_posts_the_request_again_each_round(database: Database) -> None:
-    from knowledge.handoff_messages import (
+    from knowledge.handoffs.messages import (
         CONSEILLER_GONE,
         REQUEUED_HANDOFF,
         REQUEUED_NOTE,
@@ -311,7 +311,7 @@ def test_hand_back_tells_the_citizen_and_posts_the_request_again_each_round(data
 
 def test_a_coordinator_removing_a_conseiller_hands_their_requests_back(database: Database) -> None:
     from bot.staff.accounts import StaffAccounts
-    from knowledge.handoff_messages import CONSEILLER_GONE, REQUEUED_HANDOFF
+    from knowledge.handoffs.messages import CONSEILLER_GONE, REQUEUED_HANDOFF
     from knowledge.models import Notification
 
     handoff_id = _request(database, 11)
@@ -331,7 +331,7 @@ def test_a_coordinator_removing_a_conseiller_hands_their_requests_back(database:
 
 @pytest.mark.parametrize("kind", ["contact", "location", "venue", "poll", "dice", "game", "other"])
 def test_contacts_positions_polls_and_games_are_not_relayed(kind: str) -> None:
-    from knowledge.handoff_messages import refusal_text
+    from knowledge.handoffs.messages import refusal_text
 
     text = refusal_text(kind)
     assert text is not None
@@ -344,13 +344,13 @@ def test_contacts_positions_polls_and_games_are_not_relayed(kind: str) -> None:
     "kind", ["text", "photo", "document", "voice", "audio", "video", "animation", "sticker", "video_note"]
 )
 def test_text_media_and_stickers_are_relayed(kind: str) -> None:
-    from knowledge.handoff_messages import refusal_text
+    from knowledge.handoffs.messages import refusal_text
 
     assert refusal_text(kind) is None
 
 
 def test_what_crosses_the_relay_is_masked_and_says_if_it_was_forwarded_or_corrected() -> None:
-    from knowledge.handoff_messages import MAX_CAPTION, MAX_TEXT, Relayed, relayed
+    from knowledge.handoffs.messages import MAX_CAPTION, MAX_TEXT, Relayed, relayed
 
     secret = "mon mot de passe est Soleil2024"
     masked = "mon mot de passe est [mot de passe masqué]"
@@ -374,7 +374,7 @@ def test_what_crosses_the_relay_is_masked_and_says_if_it_was_forwarded_or_correc
 
 
 def test_a_relayed_caption_is_stored_masked_once(database: Database) -> None:
-    from knowledge.handoff_messages import relayed
+    from knowledge.handoffs.messages import relayed
 
     handoff_id = _request(database, 11)
     relay = relayed(

@@ -18,7 +18,7 @@ from actions.ateliers import NO_SENDER_TEXT, NOT_YOURS_TEXT, ActionAtelierCancel
 from actions.places import ActionFindPlace
 from knowledge.ateliers.signups import import_ateliers, register
 from knowledge.ateliers.sources import AtelierRecord
-from knowledge.conversations import Contact, record_message
+from knowledge.citizens.conversations import Contact, record_message
 from knowledge.db import Database
 from knowledge.french import PARIS
 from knowledge.models import Atelier, Registration

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.privacy import mask_sensitive, warning_for
+from knowledge.citizens.privacy import mask_sensitive, warning_for
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,7 @@ from telegram.ext import (
 )
 
 from knowledge.db import Database
-from knowledge.handoff_messages import hand_back
+from knowledge.handoffs.messages import hand_back
 from knowledge.models import StaffMember
 from knowledge.staff import (
     COORDINATEUR,

@@ -40,7 +40,7 @@ from bot.replies import Reply, buttons_from
 from bot.staff.accounts import FOR_TEAM_TEXT, STALE_BUTTON_TEXT, staff_chat_id
 from bot.telegram.outbox import Front
 from knowledge.db import Database
-from knowledge.handoff_messages import (
+from knowledge.handoffs.messages import (
     BACK_TO_BOT_TEXT,
     CLAIMED_TEXT,
     CLOSED_TEXT,
@@ -57,7 +57,7 @@ from knowledge.handoff_messages import (
     refusal_text,
     relayed,
 )
-from knowledge.handoffs import (
+from knowledge.handoffs.tickets import (
     ANSWERING_ROLES,
     OUTCOMES,
     IdleClosed,
@@ -473,7 +473,7 @@ KINDS = (
 
 
 def _kind(message: Message) -> str:
-    """The kind of a message, for the relay's rules (knowledge/handoff_messages.py); « other » for any other."""
+    """The kind of a message, for the relay's rules (knowledge/handoffs/messages.py); « other » for any other."""
     return next((kind for kind in KINDS if getattr(message, kind, None)), "other")
 
 

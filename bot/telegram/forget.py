@@ -18,8 +18,8 @@ from telegram.ext import (
     filters,
 )
 
+from knowledge.citizens.erasure import erase_citizen
 from knowledge.db import Database
-from knowledge.erasure import erase_citizen
 
 log = logging.getLogger(__name__)
 

@@ -44,7 +44,7 @@ from bot.telegram.forget import Forget
 from bot.telegram.nightly import schedule_nightly_imports
 from bot.telegram.outbox import schedule_outbox
 from bot.telegram.retention import schedule_retention_purge
-from knowledge.conversations import Contact
+from knowledge.citizens.conversations import Contact
 from knowledge.db import Database
 
 log = logging.getLogger(__name__)

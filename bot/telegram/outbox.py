@@ -18,7 +18,7 @@ from telegram.ext import ContextTypes, JobQueue
 from bot.replies import Reply, buttons_from
 from knowledge.ateliers.messages import renderers as atelier_renderers
 from knowledge.db import Database
-from knowledge.handoff_messages import renderers as handoff_renderers
+from knowledge.handoffs.messages import renderers as handoff_renderers
 from knowledge.notifications import claim, due_ids, mark_sent, prepare, release
 
 log = logging.getLogger(__name__)

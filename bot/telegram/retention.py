@@ -10,11 +10,11 @@ from telegram.ext import ContextTypes, JobQueue
 
 from bot.settings import Settings
 from knowledge.ateliers.signups import purge_registrations
-from knowledge.conversations import purge_expired, sensitive_senders
+from knowledge.citizens.conversations import purge_expired, sensitive_senders
+from knowledge.citizens.tracker_retention import purge_tracker_events
 from knowledge.db import Database
-from knowledge.handoffs import purge_handoffs
+from knowledge.handoffs.tickets import purge_handoffs
 from knowledge.notifications import purge_notifications
-from knowledge.tracker_retention import purge_tracker_events
 
 log = logging.getLogger(__name__)
 PURGE_JOB = "retention-purge"

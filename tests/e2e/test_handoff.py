@@ -19,7 +19,7 @@ from bot.services.supervisor import Supervisor
 from bot.settings import Settings
 from bot.telegram.front import ERROR_TEXT
 from knowledge.db import Database
-from knowledge.handoff_messages import (
+from knowledge.handoffs.messages import (
     CLAIMED_TEXT,
     REMIND_HANDOFF,
     REQUEUED_NOTE,
@@ -30,7 +30,7 @@ from knowledge.handoff_messages import (
     out_of_hours_text,
     refusal_text,
 )
-from knowledge.handoffs import claimed_by, open_handoff
+from knowledge.handoffs.tickets import claimed_by, open_handoff
 from knowledge.models import HandoffMessage, Notification
 from knowledge.staff import CONSEILLER, COORDINATEUR, create_invitation, redeem, structure_named
 from tests.e2e.conftest import STAFF_GROUP

@@ -14,7 +14,7 @@ from bot.services.supervisor import Supervisor
 from bot.settings import Settings
 from knowledge.ateliers.signups import cancel, import_ateliers, register
 from knowledge.ateliers.sources import AtelierRecord
-from knowledge.conversations import Contact, record_message
+from knowledge.citizens.conversations import Contact, record_message
 from knowledge.db import Database
 from knowledge.models import Atelier, Notification
 from tests.fake_telegram import FakeTelegram

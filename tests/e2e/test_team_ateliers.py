@@ -11,7 +11,7 @@ from sqlalchemy import select
 from bot.settings import Settings
 from knowledge.ateliers.signups import import_ateliers, register
 from knowledge.ateliers.sources import AtelierRecord
-from knowledge.conversations import Contact, record_message
+from knowledge.citizens.conversations import Contact, record_message
 from knowledge.db import Database
 from knowledge.models import Atelier
 from knowledge.staff import CONSEILLER, COORDINATEUR, create_invitation, redeem, structure_named

@@ -12,11 +12,11 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from knowledge.handoffs import OUTCOMES, available_conseillers, queue_position, requeue_claimed
+from knowledge.citizens.privacy import mask_sensitive
+from knowledge.handoffs.tickets import OUTCOMES, available_conseillers, queue_position, requeue_claimed
 from knowledge.models import Handoff, Notification, StaffMember
 from knowledge.notifications import Outgoing, Renderer, add_notification
 from knowledge.places.hours import hours_status
-from knowledge.privacy import mask_sensitive
 
 NEW_HANDOFF = "handoff_new"
 REMIND_HANDOFF = "handoff_remind"

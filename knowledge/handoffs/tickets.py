@@ -15,9 +15,9 @@ from typing import Literal
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from knowledge.citizens.privacy import mask_sensitive
 from knowledge.db import Database
 from knowledge.models import Handoff, HandoffMessage, StaffMember
-from knowledge.privacy import mask_sensitive
 from knowledge.staff import CONSEILLER, COORDINATEUR, member_of
 
 log = logging.getLogger(__name__)
