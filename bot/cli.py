@@ -87,6 +87,9 @@ def _parser() -> argparse.ArgumentParser:
     ateliers.add_argument(
         "--conseiller", type=int, metavar="TELEGRAM_USER_ID", help="the staff account that runs these ateliers"
     )
+    kits = add("kits", _kits, "the lender's inventory of kits (YAML file or URL)")
+    kits.add_argument("action", choices=["import"])
+    kits.add_argument("path", metavar="PATH_OR_URL")
     staff = add("staff", _staff, "staff accounts: invitations")
     staff.add_argument("action", choices=["invite"])
     staff.add_argument("--role", required=True, help="conseiller, mediateur or coordinateur")
@@ -199,6 +202,12 @@ def _ateliers(settings: Settings, args: argparse.Namespace) -> int:
     return data_commands.import_ateliers(
         settings, args.path, place=args.place, capacity=args.capacity, conseiller=args.conseiller
     )
+
+
+def _kits(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.tools import data_commands
+
+    return data_commands.import_kits(settings, args.path)
 
 
 def _staff(settings: Settings, args: argparse.Namespace) -> int:

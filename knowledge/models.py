@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    CheckConstraint,
     DateTime,
     Float,
     ForeignKey,
@@ -314,3 +315,144 @@ class HandoffMessage(Base):
     created_at: Mapped[datetime]
 
     handoff: Mapped[Handoff] = relationship(back_populates="messages")
+
+
+# --- Loans of shared equipment ------------------------------------------------------------------------------
+
+
+class Lender(Base):
+    """Who lends (a département, a network): its site, opening hours and rules; its structure's coordinateurs
+    decide on requests."""
+
+    __tablename__ = "lenders"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    structure_id: Mapped[int] = mapped_column(ForeignKey("structures.id", ondelete="RESTRICT"))
+    site: Mapped[str] = mapped_column(Text)
+    """Where kits are picked up and returned (an address)."""
+    hours: Mapped[str] = mapped_column(String(500))
+    """Opening hours of the site (OpenStreetMap syntax; public holidays closed)."""
+    max_days: Mapped[int] = mapped_column(Integer, default=30)
+    buffer_days: Mapped[int] = mapped_column(Integer, default=1)
+    """Days kept free after a loan, to check and charge the kit."""
+    slot_minutes: Mapped[int] = mapped_column(Integer, default=30)
+
+    structure: Mapped[Structure] = relationship()
+
+
+class Membership(Base):
+    """A member structure of a lender's network, for the time of its convention."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("lender_id", "structure_id", name="uq_memberships_lender_structure"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lender_id: Mapped[int] = mapped_column(ForeignKey("lenders.id", ondelete="CASCADE"))
+    structure_id: Mapped[int] = mapped_column(ForeignKey("structures.id", ondelete="CASCADE"), index=True)
+    starts_on: Mapped[date]
+    ends_on: Mapped[date]
+
+
+class Kit(Base):
+    """A lendable kit: its contents checklist and its condition (the inventory file is the source)."""
+
+    __tablename__ = "kits"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    """The inventory's id, e.g. `casques-vr`: imports are idempotent on it."""
+    lender_id: Mapped[int] = mapped_column(ForeignKey("lenders.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(Text, default="")
+    checklist: Mapped[list[str]] = mapped_column(JSON)
+    photo: Mapped[str | None] = mapped_column(String(500))
+    condition: Mapped[str] = mapped_column(String(16), default="ok")
+    """ok, en_panne, a_verifier or retire (« prêté » is read from its bookings)."""
+    content_hash: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime]
+
+    lender: Mapped[Lender] = relationship()
+
+
+class Booking(Base):
+    """A loan of a kit, or a block the lender puts on it. Active bookings of one kit never overlap: a PostgreSQL
+    exclusion constraint, SQLite triggers (migration 0008), and the check under the kit's lock for a clear refusal.
+
+    A loan holds the kit from its pickup to its return plus the lender's buffer (`holds_until`)."""
+
+    __tablename__ = "bookings"
+    __table_args__ = (
+        Index("ix_bookings_kit_start", "kit_id", "starts_at"),
+        CheckConstraint("starts_at < ends_at AND ends_at <= holds_until", name="ck_bookings_times"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kit_id: Mapped[int] = mapped_column(ForeignKey("kits.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(8))
+    """loan or block."""
+    status: Mapped[str] = mapped_column(String(16))
+    """Loans: requested, approved, checked_out, returned (active); refused, cancelled. Blocks: active; conflict
+    (placed over an approved loan, waiting for the coordinator's decision), dropped."""
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    holds_until: Mapped[datetime]
+    borrower_id: Mapped[int | None] = mapped_column(ForeignKey("staff_members.id", ondelete="SET NULL"), index=True)
+    structure_id: Mapped[int | None] = mapped_column(ForeignKey("structures.id", ondelete="SET NULL"))
+    nature: Mapped[str] = mapped_column(String(32), default="")
+    public: Mapped[str] = mapped_column(String(32), default="")
+    participants: Mapped[int | None] = mapped_column(Integer)
+    exceeds_limit: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """Longer than the lender's maximum: only a coordinator's explicit approval lets it through."""
+    reason: Mapped[str] = mapped_column(Text, default="")
+    """A block's reason, or a refusal's."""
+    flagged: Mapped[bool] = mapped_column(default=False, server_default=false())
+    flag_note: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_members.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_members.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime | None]
+    checked_out_at: Mapped[datetime | None]
+    returned_at: Mapped[datetime | None]
+    reached: Mapped[int | None] = mapped_column(Integer)
+    """Bilan: participants reached."""
+    reached_public: Mapped[str] = mapped_column(String(32), default="")
+    rating: Mapped[int | None] = mapped_column(Integer)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    bilan_at: Mapped[datetime | None]
+
+    kit: Mapped[Kit] = relationship()
+
+
+class Inspection(Base):
+    """One item of a kit's checklist at check-out or check-in (état des lieux)."""
+
+    __tablename__ = "inspections"
+    __table_args__ = (UniqueConstraint("booking_id", "phase", "item", name="uq_inspections_booking_phase_item"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id", ondelete="CASCADE"), index=True)
+    phase: Mapped[str] = mapped_column(String(16))
+    """check_out or check_in."""
+    item: Mapped[str] = mapped_column(String(255))
+    state: Mapped[str] = mapped_column(String(16))
+    """present, missing or damaged."""
+    note: Mapped[str] = mapped_column(Text, default="")
+    photo_file_id: Mapped[str | None] = mapped_column(String(255))
+    inspected_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_members.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+
+
+class Incident(Base):
+    """A breakdown or damage reported by a borrower (never repaired by them)."""
+
+    __tablename__ = "incidents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kit_id: Mapped[int] = mapped_column(ForeignKey("kits.id", ondelete="CASCADE"), index=True)
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id", ondelete="SET NULL"))
+    reported_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_members.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(Text, default="")
+    photo_file_id: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime]
+    resolved_at: Mapped[datetime | None]

@@ -52,6 +52,12 @@ class DataSettings(BaseSettings):
         description="File paths or URLs (YAML, CSV, iCalendar) of ateliers, space-separated, re-imported every night.",
     )
 
+    kits_source: str | None = Field(
+        default=None,
+        description="File path or URL of the lender's inventory (YAML), loaded at start when no kit is known yet; "
+        "without it, a database with no kit gets the demo inventory.",
+    )
+
     staff_chat_id: int | None = Field(
         default=None,
         description="Telegram chat id of the staff group where requests for a conseiller are posted; "

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from bot.rasa.project import NLU_DIR, current_model, rasa_env, write_endpoints
 from bot.services.supervisor import LOG_DIR, Service, ServiceFailed, Supervisor
 from bot.settings import Settings
-from bot.tools.data_commands import ensure_places
+from bot.tools.data_commands import ensure_kits, ensure_places
 from knowledge.migrate import upgrade
 from knowledge.settings import PROJECT_ROOT, VAR_DIR
 
@@ -71,6 +71,7 @@ def run_all(settings: Settings, with_bot: bool) -> int:
     """Migrate, then start the action server, Rasa and (optionally) the bot; stop all on Ctrl-C."""
     upgrade(settings.database_url)
     ensure_places(settings)
+    ensure_kits(settings)
     console = with_bot and not settings.telegram_token
     supervisor = Supervisor(log_dir=LOG_DIR if console else None)
     if console:

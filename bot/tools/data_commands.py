@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
 
@@ -17,7 +18,9 @@ from bot.settings import Settings
 from knowledge.ateliers.signups import import_ateliers_from
 from knowledge.ateliers.sources import AtelierSourceError
 from knowledge.db import Database
+from knowledge.loans.inventory import DEMO_KITS, import_inventory_from
 from knowledge.migrate import upgrade
+from knowledge.models import Kit
 from knowledge.places.catalogue import DEMO_ATELIERS, DEMO_PLACES, import_places_from, place_count
 from knowledge.places.communes import communes
 from knowledge.places.index import PlaceIndex
@@ -125,6 +128,26 @@ def ensure_places(settings: Settings) -> None:
         refresh(settings, database, places_source=settings.places_source or str(DEMO_PLACES))
     except SQLAlchemyError as error:
         log.error("Could not load places at start-up (%s); place search will find nothing until an import", error)
+    finally:
+        database.dispose()
+
+
+def import_kits(settings: Settings, location: str) -> int:
+    return _import(settings, location, lambda db, now: import_inventory_from(db, location, now))
+
+
+def ensure_kits(settings: Settings) -> None:
+    """At start-up, a database without kits gets KITS_SOURCE, or else the demo inventory (a fictional lender)."""
+    database = Database(settings.database_url)
+    source = settings.kits_source or str(DEMO_KITS)
+    try:
+        with database.session() as session:
+            if session.scalars(select(Kit.id).limit(1)).first() is not None:
+                return
+        report = import_inventory_from(database, source, datetime.now(UTC))
+        log.info("Kits imported from %s: %s", source, report.summary())
+    except (SourceError, SQLAlchemyError) as error:
+        log.error("Kits from %s not loaded at start-up (%s); no loan is possible until an import", source, error)
     finally:
         database.dispose()
 

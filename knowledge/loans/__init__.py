@@ -1,0 +1,1 @@
+"""Loans of the network's shared equipment: inventory, rules, periods in French, bookings."""
