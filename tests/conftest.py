@@ -44,3 +44,11 @@ def database(database_url: str) -> Iterator[Database]:
     db = Database(database_url)
     yield db
     db.dispose()
+
+
+@pytest.fixture
+def network(database: Database) -> Database:
+    """A lending network on each backend (tests/loan_network.py)."""
+    from tests.loan_network import build_network
+
+    return build_network(database)

@@ -4,7 +4,7 @@ and the invariant the database keeps: two active bookings of one kit never overl
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,67 +14,23 @@ from sqlalchemy.exc import IntegrityError
 from knowledge.db import Database
 from knowledge.french import PARIS
 from knowledge.loans.bookings import (
-    LoanRequest,
     Proposal,
     approve,
     cancel_loan,
     kit_status,
     place_block,
     refuse,
-    request_loan,
     settle_conflict,
     slots,
 )
 from knowledge.loans.inventory import DEMO_KITS, import_inventory_from
 from knowledge.models import Booking, Kit, Lender
 from knowledge.sources import SourceError
-from knowledge.staff import CONSEILLER, COORDINATEUR, MEDIATEUR, create_invitation, redeem, structure_named
-
-NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)  # a Wednesday
-MONDAY = datetime(2026, 12, 7, 9, 0, tzinfo=PARIS)
-FRIDAY = datetime(2026, 12, 11, 16, 0, tzinfo=PARIS)
-MEDIA, OUTSIDER, COORD, CONSEIL = 7101, 7102, 7103, 7104
-"""A médiateur of the member EPN, a médiateur of a structure outside the network, the lender's coordinateur, a
-conseiller of the member EPN."""
-
-
-def _join(database: Database, user_id: int, role: str, structure: str) -> None:
-    with database.session() as session:
-        code = create_invitation(session, structure_named(session, structure, NOW), role, NOW)
-    assert redeem(database, code, user_id, f"P{user_id}", NOW).status == "joined"
-
-
-@pytest.fixture
-def network(database: Database) -> Database:
-    import_inventory_from(database, str(DEMO_KITS), NOW)
-    _join(database, MEDIA, MEDIATEUR, "EPN de démonstration")
-    _join(database, CONSEIL, CONSEILLER, "EPN de démonstration")
-    _join(database, OUTSIDER, MEDIATEUR, "Fablab hors réseau")
-    _join(database, COORD, COORDINATEUR, "Réseau de démonstration, coordination")
-    return database
-
-
-def _kit(database: Database, code: str = "casques-vr") -> int:
-    with database.session() as session:
-        return session.scalars(select(Kit.id).where(Kit.code == code)).one()
-
-
-def _ask(
-    database: Database,
-    pickup: datetime = MONDAY,
-    back: datetime = FRIDAY,
-    *,
-    user: int = MEDIA,
-    kit: str = "casques-vr",
-    **changes: object,
-):  # type: ignore[no-untyped-def]
-    values = {"nature": "atelier", "public": "seniors", "participants": 8} | changes
-    request = LoanRequest(_kit(database, kit), pickup, back, **values)  # type: ignore[arg-type]
-    return request_loan(database, user, request, NOW)
+from tests.loan_network import CONSEIL, COORD, FRIDAY, MEDIA, MONDAY, NOW, OUTSIDER, ask, kit_id
 
 
 def test_a_member_mediator_requests_and_the_coordinator_approves(network: Database) -> None:
-    outcome = _ask(network)
+    outcome = ask(network)
     assert outcome.status == "requested" and not outcome.exceeds_limit
     assert outcome.coordinators == [COORD]
     assert approve(network, MEDIA, outcome.booking_id, NOW).status == "not_allowed"  # not the lender's
@@ -109,7 +65,7 @@ def test_a_member_mediator_requests_and_the_coordinator_approves(network: Databa
 def test_each_refusal_has_its_reason(
     network: Database, user: int, pickup: datetime, back: datetime, changes: dict, reason: str
 ) -> None:
-    outcome = _ask(network, pickup, back, user=user, **changes)
+    outcome = ask(network, pickup, back, user=user, **changes)
     assert (outcome.status, outcome.reason) == ("refused", reason)
     with network.session() as session:
         assert session.scalar(select(func.count()).select_from(Booking)) == 0
@@ -117,11 +73,11 @@ def test_each_refusal_has_its_reason(
 
 def test_an_expired_membership_or_a_kit_under_repair_is_refused(network: Database) -> None:
     after_convention = datetime(2028, 1, 10, 9, 0, tzinfo=PARIS)
-    outcome = _ask(network, after_convention, after_convention + timedelta(days=2))
+    outcome = ask(network, after_convention, after_convention + timedelta(days=2))
     assert outcome.reason == "no_membership"
     with network.session() as session:
         session.scalars(select(Kit).where(Kit.code == "drones")).one().condition = "en_panne"
-    outcome = _ask(network, kit="drones")
+    outcome = ask(network, kit="drones")
     assert (outcome.reason, outcome.detail) == ("kit_unavailable", "en_panne")
     with network.session() as session:
         kit = session.scalars(select(Kit).where(Kit.code == "drones")).one()
@@ -129,45 +85,45 @@ def test_an_expired_membership_or_a_kit_under_repair_is_refused(network: Databas
 
 
 def test_beyond_thirty_days_only_an_explicit_approval_lets_it_through(network: Database) -> None:
-    outcome = _ask(network, MONDAY, MONDAY + timedelta(days=31))  # 32 calendar days
+    outcome = ask(network, MONDAY, MONDAY + timedelta(days=31))  # 32 calendar days
     assert outcome.status == "requested" and outcome.exceeds_limit
     assert approve(network, COORD, outcome.booking_id, NOW).status == "needs_exception"
     assert approve(network, COORD, outcome.booking_id, NOW, exception=True).status == "approved"
-    thirty = _ask(network, MONDAY + timedelta(days=42), MONDAY + timedelta(days=71), kit="drones")
+    thirty = ask(network, MONDAY + timedelta(days=42), MONDAY + timedelta(days=71), kit="drones")
     assert thirty.status == "requested" and not thirty.exceeds_limit  # 30 days exactly
 
 
 def test_an_overlap_is_refused_with_the_nearest_free_period_of_the_same_length(network: Database) -> None:
-    assert _ask(network).status == "requested"  # holds the kit Monday 9:00 → Saturday 16:30 (buffer included)
+    assert ask(network).status == "requested"  # holds the kit Monday 9:00 → Saturday 16:30 (buffer included)
     wednesday, next_tuesday = MONDAY + timedelta(days=2), FRIDAY + timedelta(days=4)
-    outcome = _ask(network, wednesday, next_tuesday)
+    outcome = ask(network, wednesday, next_tuesday)
     assert (outcome.status, outcome.reason) == ("refused", "overlap")
     # Six days later both slots fall on open days and nothing overlaps (five days later ends on a Sunday).
     assert outcome.proposal == Proposal(wednesday + timedelta(days=6), next_tuesday + timedelta(days=6))
-    assert _ask(network, outcome.proposal.pickup, outcome.proposal.return_slot).status == "requested"
+    assert ask(network, outcome.proposal.pickup, outcome.proposal.return_slot).status == "requested"
 
 
 def test_the_buffer_keeps_a_day_between_two_loans(network: Database) -> None:
     wednesday = MONDAY.replace(day=9, hour=10)
-    assert _ask(network, MONDAY, wednesday).status == "requested"  # holds the kit until Thursday 10:30
+    assert ask(network, MONDAY, wednesday).status == "requested"  # holds the kit until Thursday 10:30
     thursday = wednesday + timedelta(days=1)
-    assert _ask(network, thursday.replace(hour=9), thursday + timedelta(days=1)).reason == "overlap"
-    assert _ask(network, thursday.replace(hour=14), thursday + timedelta(days=1)).status == "requested"
+    assert ask(network, thursday.replace(hour=9), thursday + timedelta(days=1)).reason == "overlap"
+    assert ask(network, thursday.replace(hour=14), thursday + timedelta(days=1)).status == "requested"
 
 
 def test_the_lender_has_priority(network: Database) -> None:
-    requested = _ask(network)
-    approved = _ask(network, MONDAY + timedelta(days=28), FRIDAY + timedelta(days=28))
+    requested = ask(network)
+    approved = ask(network, MONDAY + timedelta(days=28), FRIDAY + timedelta(days=28))
     approve(network, COORD, approved.booking_id, NOW)
-    assert place_block(network, MEDIA, _kit(network), MONDAY, FRIDAY, "maintenance", NOW).status == "not_allowed"
+    assert place_block(network, MEDIA, kit_id(network), MONDAY, FRIDAY, "maintenance", NOW).status == "not_allowed"
 
-    block = place_block(network, COORD, _kit(network), MONDAY, FRIDAY, "salon du département", NOW)
+    block = place_block(network, COORD, kit_id(network), MONDAY, FRIDAY, "salon du département", NOW)
     assert (block.status, block.refused, block.flagged) == ("blocked", [requested.booking_id], [])
-    outcome = _ask(network, MONDAY + timedelta(days=1), FRIDAY)
+    outcome = ask(network, MONDAY + timedelta(days=1), FRIDAY)
     assert (outcome.reason, outcome.detail) == ("blocked", "salon du département")
 
     over = place_block(
-        network, COORD, _kit(network), MONDAY + timedelta(days=28), FRIDAY + timedelta(days=28), "maintenance", NOW
+        network, COORD, kit_id(network), MONDAY + timedelta(days=28), FRIDAY + timedelta(days=28), "maintenance", NOW
     )
     assert (over.status, over.flagged) == ("conflict", [approved.booking_id])
     with network.session() as session:
@@ -181,9 +137,9 @@ def test_the_lender_has_priority(network: Database) -> None:
 
 
 def test_keeping_the_loan_drops_the_block(network: Database) -> None:
-    approved = _ask(network)
+    approved = ask(network)
     approve(network, COORD, approved.booking_id, NOW)
-    over = place_block(network, COORD, _kit(network), MONDAY, FRIDAY, "maintenance", NOW)
+    over = place_block(network, COORD, kit_id(network), MONDAY, FRIDAY, "maintenance", NOW)
     assert settle_conflict(network, COORD, over.block_id, keep_loans=True, now=NOW).status == "block_dropped"
     with network.session() as session:
         loan = session.get(Booking, approved.booking_id)
@@ -191,11 +147,11 @@ def test_keeping_the_loan_drops_the_block(network: Database) -> None:
 
 
 def test_refusal_reason_and_cancellation(network: Database) -> None:
-    first = _ask(network)
+    first = ask(network)
     assert refuse(network, COORD, first.booking_id, "Kit réservé pour une formation interne.", NOW).status == "refused"
     with network.session() as session:
         assert session.get(Booking, first.booking_id).reason == "Kit réservé pour une formation interne."
-    second = _ask(network)  # the refused request no longer holds the kit
+    second = ask(network)  # the refused request no longer holds the kit
     assert second.status == "requested"
     assert cancel_loan(network, OUTSIDER, second.booking_id, NOW).status == "not_allowed"
     assert cancel_loan(network, MEDIA, second.booking_id, NOW).status == "cancelled"
@@ -221,7 +177,7 @@ def test_twenty_concurrent_overlapping_requests_store_exactly_one(network: Datab
 
     def request(offset: int) -> None:
         barrier.wait()
-        outcome = _ask(network, MONDAY + timedelta(hours=offset % 3), FRIDAY)
+        outcome = ask(network, MONDAY + timedelta(hours=offset % 3), FRIDAY)
         results.append(outcome.reason or outcome.status)
 
     threads = [threading.Thread(target=request, args=(n,)) for n in range(20)]
@@ -240,11 +196,11 @@ def test_a_block_racing_requests_never_overlaps_them(network: Database) -> None:
 
     def request() -> None:
         barrier.wait()
-        results.append(_ask(network).reason or "requested")
+        results.append(ask(network).reason or "requested")
 
     def block() -> None:
         barrier.wait()
-        results.append("block " + place_block(network, COORD, _kit(network), MONDAY, FRIDAY, "salon", NOW).status)
+        results.append("block " + place_block(network, COORD, kit_id(network), MONDAY, FRIDAY, "salon", NOW).status)
 
     threads = [threading.Thread(target=request) for _ in range(10)] + [threading.Thread(target=block)]
     for thread in threads:
@@ -258,7 +214,7 @@ def test_a_block_racing_requests_never_overlaps_them(network: Database) -> None:
 
 
 def test_the_database_itself_refuses_an_overlap(network: Database) -> None:
-    kit = _kit(network)
+    kit = kit_id(network)
 
     def booking(start: datetime, status: str = "approved") -> Booking:
         end = start + timedelta(days=2)

@@ -43,6 +43,7 @@ from bot.telegram.concurrency import PerChatUpdateProcessor
 from bot.telegram.forget import Forget
 from bot.telegram.nightly import schedule_nightly_imports
 from bot.telegram.outbox import schedule_outbox
+from bot.telegram.overdue import schedule_overdue_sweep
 from bot.telegram.retention import schedule_retention_purge
 from knowledge.citizens.conversations import Contact
 from knowledge.db import Database
@@ -249,6 +250,7 @@ async def _post_init(application: Application) -> None:
     schedule_retention_purge(application.job_queue, database, settings)
     schedule_outbox(application.job_queue, database, application.bot_data["front"])
     schedule_nightly_imports(application.job_queue, database, settings)
+    schedule_overdue_sweep(application.job_queue, database)
     application.bot_data["relay"].schedule(application.job_queue, timedelta(hours=settings.handoff_idle_hours))
 
 

@@ -19,6 +19,7 @@ from bot.replies import Reply, buttons_from
 from knowledge.ateliers.messages import renderers as atelier_renderers
 from knowledge.db import Database
 from knowledge.handoffs.messages import renderers as handoff_renderers
+from knowledge.loans.reminders import renderers as loan_renderers
 from knowledge.notifications import claim, due_ids, mark_sent, prepare, release
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,7 @@ POLL_SECONDS = 5.0
 RETRY_IN = timedelta(minutes=2)
 
 
-RENDERERS = {**atelier_renderers(), **handoff_renderers()}
+RENDERERS = {**atelier_renderers(), **handoff_renderers(), **loan_renderers()}
 
 
 class Front(Protocol):

@@ -22,6 +22,8 @@ from sqlalchemy.orm import Session
 
 from knowledge.db import Database
 from knowledge.french import PARIS
+from knowledge.loans import reminders
+from knowledge.loans.terms import NATURES, PUBLICS, loan_days
 from knowledge.models import Booking, Kit, Lender, Membership, StaffMember
 from knowledge.places.hours import is_open_between
 from knowledge.staff import COORDINATEUR, MEDIATEUR, member_of
@@ -31,21 +33,6 @@ log = logging.getLogger(__name__)
 ACTIVE = ("requested", "approved", "checked_out", "returned", "active")
 """Statuses that hold a kit (the same list as the constraint and triggers of migration 0008)."""
 LENDABLE = "ok"
-NATURES = {
-    "atelier": "atelier",
-    "evenement": "événement",
-    "formation": "formation",
-    "pret_usagers": "prêt à des usagers",
-}
-PUBLICS = {
-    "scolaires": "scolaires",
-    "jeunes": "jeunes",
-    "demandeurs_emploi": "demandeurs d'emploi",
-    "seniors": "seniors",
-    "familles": "familles",
-    "tout_public": "tout public",
-    "professionnels": "professionnels",
-}
 MAX_PARTICIPANTS = 10_000
 SEARCH_DAYS = 120
 """How far (each way) the nearest free period is looked for."""
@@ -98,11 +85,6 @@ def slots(lender: Lender, day: date) -> list[datetime]:
 def holds_until(lender: Lender, return_slot: datetime) -> datetime:
     """The end of the return slot plus the lender's buffer."""
     return return_slot + timedelta(minutes=lender.slot_minutes) + timedelta(days=lender.buffer_days)
-
-
-def loan_days(pickup: datetime, return_slot: datetime) -> int:
-    """Calendar days of a loan, pickup and return days included (Paris)."""
-    return (return_slot.astimezone(PARIS).date() - pickup.astimezone(PARIS).date()).days + 1
 
 
 # --- Requests ----------------------------------------------------------------------------------------------
@@ -262,6 +244,7 @@ def _request(session: Session, user_id: int, request: LoanRequest, now: datetime
     )
     session.add(booking)
     session.flush()
+    reminders.on_request(session, booking, now)
     log.info("Loan %s requested: kit %s by staff member %s", booking.id, kit.code, member.id)
     return RequestOutcome(
         "requested", booking_id=booking.id, exceeds_limit=exceeds, coordinators=_coordinators(session, lender)
@@ -315,10 +298,12 @@ def place_block(
             if booking.status == "requested":
                 booking.status, booking.reason = "refused", f"priorité du prêteur : {reason}"
                 booking.decided_by_id, booking.decided_at = coordinator.id, now
+                reminders.on_decision(session, booking, now)
                 refused.append(booking.id)
             else:
                 booking.flagged = True
                 booking.flag_note = f"Blocage du prêteur demandé : {reason}"
+                reminders.on_flagged(session, booking, now)
                 flagged.append(booking.id)
         block = Booking(
             kit_id=kit.id,
@@ -387,6 +372,7 @@ def approve(database: Database, user_id: int, booking_id: int, now: datetime, *,
         if booking.exceeds_limit and not exception:
             return Decision("needs_exception", booking.id)
         booking.status, booking.decided_by_id, booking.decided_at = "approved", coordinator.id, now
+        reminders.on_decision(session, booking, now)
         return Decision("approved", booking.id, _borrower_chat(session, booking))
 
 
@@ -401,6 +387,7 @@ def refuse(database: Database, user_id: int, booking_id: int, reason: str, now: 
             return Decision("already_decided", booking.id)
         booking.status, booking.reason = "refused", reason.strip()[:1000]
         booking.decided_by_id, booking.decided_at = coordinator.id, now
+        reminders.on_decision(session, booking, now)
         return Decision("refused", booking.id, _borrower_chat(session, booking))
 
 
@@ -438,6 +425,7 @@ def settle_conflict(database: Database, user_id: int, block_id: int, keep_loans:
             loan.flagged = False
             if not keep_loans:
                 loan.status, loan.reason, loan.decided_at = "cancelled", f"priorité du prêteur : {block.reason}", now
+                reminders.on_decision(session, loan, now)
         session.flush()  # the loans give the time back before the block takes it (the database checks the order)
         block.status = "dropped" if keep_loans else "active"
         return Decision("block_dropped" if keep_loans else "block_active", block.id, loans=[loan.id for loan in loans])
