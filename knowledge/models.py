@@ -366,6 +366,8 @@ class Kit(Base):
     name: Mapped[str] = mapped_column(String(255))
     description: Mapped[str] = mapped_column(Text, default="")
     checklist: Mapped[list[str]] = mapped_column(JSON)
+    aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
+    """Words a médiateur may use for it (« casque », « vr », « oculus »), besides its name."""
     photo: Mapped[str | None] = mapped_column(String(500))
     condition: Mapped[str] = mapped_column(String(16), default="ok")
     """ok, en_panne, a_verifier or retire (« prêté » is read from its bookings)."""
@@ -456,3 +458,25 @@ class Incident(Base):
     photo_file_id: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime]
     resolved_at: Mapped[datetime | None]
+
+
+class LoanDraft(Base):
+    """A médiateur's loan request being written, step by step (kit, dates, slots, details): kept in the database so
+    that a restart does not lose it; one per person, dropped when sent or after a day."""
+
+    __tablename__ = "loan_drafts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    """The médiateur's Telegram user id."""
+    kit_id: Mapped[int | None] = mapped_column(ForeignKey("kits.id", ondelete="CASCADE"))
+    first_day: Mapped[date | None]
+    last_day: Mapped[date | None]
+    pickup: Mapped[datetime | None]
+    return_slot: Mapped[datetime | None]
+    nature: Mapped[str | None] = mapped_column(String(32))
+    public: Mapped[str | None] = mapped_column(String(32))
+    participants: Mapped[int | None] = mapped_column(Integer)
+    awaiting: Mapped[str] = mapped_column(String(16))
+    """The step waiting for an answer: kit, period, pickup, return, nature, public, participants or confirm."""
+    updated_at: Mapped[datetime]

@@ -24,6 +24,7 @@ breakdown reported, a kit checked).
         name: Kit casques de réalité virtuelle
         description: Six casques autonomes pour des ateliers de découverte.
         checklist: [6 casques, 6 paires de manettes, 1 chargeur multiple, 1 valise]
+        aliases: [casque, vr, réalité virtuelle, oculus]   # optional: words that name it in a request
         photo: https://…     # optional
         condition: ok        # ok, en_panne, a_verifier or retire
 """
@@ -155,6 +156,7 @@ def _kit_values(entry: Any, index: int) -> tuple[str, dict[str, Any]] | Rejected
         "description": _text(entry.get("description")),
         "checklist": [_text(i)[:255] for i in checklist if _text(i)][:MAX_ITEMS],
         "photo": _text(entry.get("photo"))[:500] or None,
+        "aliases": [_text(a)[:64] for a in entry.get("aliases") or [] if _text(a)][:MAX_ITEMS],
     }
     return code[:64], values | {"condition": condition}
 
