@@ -285,3 +285,15 @@ def test_cli_imports_the_inventory(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert main(["kits", "import", str(tmp_path / "missing.yml")]) == 1
     err = capsys.readouterr().err
     assert "nothing was imported" in err and "Traceback" not in err
+
+
+def test_a_loan_under_way_is_not_cancelled_by_a_block(network: Database) -> None:
+    loan = ask(network)
+    approve(network, COORD, loan.booking_id, NOW)
+    with network.session() as session:
+        session.get(Booking, loan.booking_id).status = "checked_out"
+    over = place_block(network, COORD, kit_id(network), MONDAY, FRIDAY, "maintenance", NOW)
+    assert over.status == "conflict"
+    assert settle_conflict(network, COORD, over.block_id, keep_loans=False, now=NOW).status == "kit_out"
+    with network.session() as session:
+        assert session.get(Booking, loan.booking_id).status == "checked_out"

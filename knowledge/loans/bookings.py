@@ -136,7 +136,7 @@ class RequestOutcome:
     """Telegram ids of the lender's coordinateurs, to tell them of a new request."""
 
 
-def _conflicts(session: Session, kit_id: int, start: datetime, until: datetime) -> list[Booking]:
+def conflicts(session: Session, kit_id: int, start: datetime, until: datetime) -> list[Booking]:
     """The active bookings of a kit that hold it at some point of [start, until)."""
     return list(
         session.scalars(
@@ -152,7 +152,7 @@ def _conflicts(session: Session, kit_id: int, start: datetime, until: datetime) 
     )
 
 
-def _lock_kit(session: Session, kit_id: int) -> Kit | None:
+def lock_kit(session: Session, kit_id: int) -> Kit | None:
     return session.get(Kit, kit_id, with_for_update=True)
 
 
@@ -172,7 +172,7 @@ def nearest_free(session: Session, kit: Kit, pickup: datetime, return_slot: date
         new_return = datetime.combine(local_return.date() + timedelta(days=days), local_return.timetz())
         if new_pickup <= now or not slot_open(lender, new_pickup) or not slot_open(lender, new_return):
             continue
-        if not _conflicts(session, kit.id, new_pickup, holds_until(lender, new_return)):
+        if not conflicts(session, kit.id, new_pickup, holds_until(lender, new_return)):
             return Proposal(new_pickup, new_return)
     return None
 
@@ -201,7 +201,7 @@ def _request(session: Session, user_id: int, request: LoanRequest, now: datetime
     member = member_of(session, user_id)
     if member is None or member.role != MEDIATEUR:
         return RequestOutcome("refused", "not_mediator")
-    kit = _lock_kit(session, request.kit_id)
+    kit = lock_kit(session, request.kit_id)
     if kit is None:
         return RequestOutcome("refused", "unknown_kit")
     lender = kit.lender
@@ -214,9 +214,9 @@ def _request(session: Session, user_id: int, request: LoanRequest, now: datetime
     if not slot_open(lender, request.return_slot):
         return RequestOutcome("refused", "return_closed", detail=lender.hours)
     until = holds_until(lender, request.return_slot)
-    conflicts = _conflicts(session, kit.id, request.pickup, until)
-    if conflicts:
-        block = next((c for c in conflicts if c.kind == "block"), None)
+    taken = conflicts(session, kit.id, request.pickup, until)
+    if taken:
+        block = next((c for c in taken if c.kind == "block"), None)
         proposal = nearest_free(session, kit, request.pickup, request.return_slot, now)
         if block is not None:
             return RequestOutcome("refused", "blocked", detail=block.reason, proposal=proposal)
@@ -247,11 +247,11 @@ def _request(session: Session, user_id: int, request: LoanRequest, now: datetime
     reminders.on_request(session, booking, now)
     log.info("Loan %s requested: kit %s by staff member %s", booking.id, kit.code, member.id)
     return RequestOutcome(
-        "requested", booking_id=booking.id, exceeds_limit=exceeds, coordinators=_coordinators(session, lender)
+        "requested", booking_id=booking.id, exceeds_limit=exceeds, coordinators=lender_coordinators(session, lender)
     )
 
 
-def _coordinators(session: Session, lender: Lender) -> list[int]:
+def lender_coordinators(session: Session, lender: Lender) -> list[int]:
     return list(
         session.scalars(
             select(StaffMember.telegram_user_id).where(
@@ -284,17 +284,17 @@ def place_block(
     if end <= start:
         return BlockOutcome("end_before_start")
     with database.locked_session() as session:
-        kit = _lock_kit(session, kit_id)
+        kit = lock_kit(session, kit_id)
         if kit is None:
             return BlockOutcome("unknown_kit")
         coordinator = lender_coordinator(session, user_id, kit.lender)
         if coordinator is None:
             return BlockOutcome("not_allowed")
-        conflicts = _conflicts(session, kit.id, start, end)
-        if any(c.kind == "block" for c in conflicts):
+        taken = conflicts(session, kit.id, start, end)
+        if any(c.kind == "block" for c in taken):
             return BlockOutcome("already_blocked")
         refused, flagged = [], []
-        for booking in conflicts:
+        for booking in taken:
             if booking.status == "requested":
                 booking.status, booking.reason = "refused", f"priorité du prêteur : {reason}"
                 booking.decided_by_id, booking.decided_at = coordinator.id, now
@@ -336,6 +336,7 @@ class Decision:
         "block_active",
         "block_dropped",
         "needs_exception",
+        "kit_out",
         "not_allowed",
         "already_decided",
         "unknown",
@@ -350,7 +351,7 @@ def _loan_for_coordinator(session: Session, user_id: int, booking_id: int) -> tu
     booking = session.get(Booking, booking_id)
     if booking is None or booking.kind != "loan":
         return None
-    kit = _lock_kit(session, booking.kit_id)
+    kit = lock_kit(session, booking.kit_id)
     coordinator = lender_coordinator(session, user_id, kit.lender) if kit is not None else None
     return (booking, coordinator) if coordinator is not None else None
 
@@ -400,7 +401,7 @@ def cancel_loan(database: Database, user_id: int, booking_id: int, now: datetime
             return Decision("unknown")
         if member is None or booking.borrower_id != member.id:
             return Decision("not_allowed")
-        _lock_kit(session, booking.kit_id)
+        lock_kit(session, booking.kit_id)
         if booking.status not in ("requested", "approved"):
             return Decision("already_decided", booking.id)
         booking.status, booking.decided_at = "cancelled", now
@@ -415,12 +416,14 @@ def settle_conflict(database: Database, user_id: int, block_id: int, keep_loans:
         block = session.get(Booking, block_id)
         if block is None or block.kind != "block":
             return Decision("unknown")
-        kit = _lock_kit(session, block.kit_id)
+        kit = lock_kit(session, block.kit_id)
         if kit is None or lender_coordinator(session, user_id, kit.lender) is None:
             return Decision("not_allowed")
         if block.status != "conflict":
             return Decision("already_decided", block.id)
-        loans = [b for b in _conflicts(session, kit.id, block.starts_at, block.holds_until) if b.kind == "loan"]
+        loans = [b for b in conflicts(session, kit.id, block.starts_at, block.holds_until) if b.kind == "loan"]
+        if not keep_loans and any(loan.status != "approved" for loan in loans):
+            return Decision("kit_out", block.id)  # a loan under way cannot be cancelled: the kit comes back first
         for loan in loans:
             loan.flagged = False
             if not keep_loans:

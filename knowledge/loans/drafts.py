@@ -22,7 +22,7 @@ from knowledge.loans import messages as texts
 from knowledge.loans.bookings import (
     LENDABLE,
     LoanRequest,
-    _conflicts,
+    conflicts,
     holds_until,
     nearest_free,
     request_loan,
@@ -225,7 +225,7 @@ def _next(session: Session, draft: LoanDraft, now: datetime) -> Step:
         draft.awaiting = step
         template = texts.PICKUP_TEXT if step == "pickup" else texts.RETURN_TEXT
         return Step(template.format(day=day(on), site=lender.site), texts.slot_buttons(step, open_slots))
-    busy = _conflicts(session, kit.id, draft.pickup, holds_until(lender, draft.return_slot))
+    busy = conflicts(session, kit.id, draft.pickup, holds_until(lender, draft.return_slot))
     if busy:
         return _refused_dates(session, draft, kit, busy, now)
     for step, value, prompt, buttons in (
@@ -299,7 +299,7 @@ def send(database: Database, user_id: int, now: datetime) -> Step:
             return Step(text)
         if draft is not None and outcome.reason in ("overlap", "blocked"):
             kit = session.get(Kit, draft.kit_id)
-            busy = _conflicts(session, kit.id, draft.pickup, holds_until(kit.lender, draft.return_slot))
+            busy = conflicts(session, kit.id, draft.pickup, holds_until(kit.lender, draft.return_slot))
             return _refused_dates(session, draft, kit, busy, now)
         reason = texts.REFUSALS.get(outcome.reason or "", texts.STALE_TEXT).format(detail=outcome.detail)
         return Step(reason)
