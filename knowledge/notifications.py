@@ -42,8 +42,8 @@ def add_notification(
     ).first()
     if existing is None:
         session.add(Notification(kind=kind, ref_id=ref_id, chat_id=chat_id, due_at=due_at, attempts=0, created_at=now))
-    elif existing.sent_at is None:
-        existing.due_at, existing.chat_id, existing.claimed_at = due_at, chat_id, None
+    elif existing.sent_at is None:  # a row being sent keeps its claim: re-arming it must not send it twice
+        existing.due_at, existing.chat_id = due_at, chat_id
     session.flush()
 
 

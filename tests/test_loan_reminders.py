@@ -92,3 +92,21 @@ def test_an_overdue_loan_is_reminded_once_a_day(network: Database) -> None:
     assert overdue == [f"{OVERDUE}:2026-12-12", f"{OVERDUE}:2026-12-14"]
     text = _text(network, _rows(network, outcome.booking_id)[f"{OVERDUE}:2026-12-14"], monday)
     assert text is not None and "(3 jours de retard)" in text
+
+
+def test_a_reminder_being_sent_is_not_armed_again_by_the_next_sweep(network: Database) -> None:
+    """The bot died after sending and before marking it sent: the next sweep must not hand it out again."""
+    from knowledge.notifications import claim, due_ids
+
+    outcome = ask(network)
+    approve(network, COORD, outcome.booking_id, NOW)
+    with network.session() as session:
+        session.get(Booking, outcome.booking_id).status = "checked_out"
+    saturday = datetime(2026, 12, 12, 10, 0, tzinfo=UTC)
+    with network.session() as session:
+        sweep_overdue(session, saturday)
+    row = _rows(network, outcome.booking_id)[f"{OVERDUE}:2026-12-12"]
+    assert claim(network, row.id, saturday)
+    with network.session() as session:
+        sweep_overdue(session, saturday + timedelta(minutes=1))
+        assert row.id not in due_ids(session, saturday + timedelta(minutes=1))

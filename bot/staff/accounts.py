@@ -76,10 +76,15 @@ TEAM_COMMANDS = [
     ("indispo", "Je ne suis plus disponible"),
     ("equipe", "L'équipe de ma structure"),
     ("mes_ateliers", "Mes ateliers : inscrits et présences"),
+    ("reserver", "Réserver du matériel (médiateurs)"),
+    ("mes_prets", "Mes prêts de matériel"),
 ]
 COORDINATOR_COMMANDS = [
     ("inviter", "Inviter une personne dans l'équipe"),
     ("attribuer", "Confier un atelier à une personne de l'équipe"),
+    ("demandes", "Demandes de prêt à décider (prêteur)"),
+    ("prets", "Prêts à remettre ou à reprendre (prêteur)"),
+    ("kits", "Le matériel : état, blocages, agenda (prêteur)"),
 ]
 """The menu of a staff member's own chat (Telegram's per-chat command scope); citizens keep the public menu."""
 

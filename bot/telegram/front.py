@@ -38,6 +38,7 @@ from bot.settings import Settings
 from bot.staff.accounts import StaffAccounts
 from bot.staff.ateliers import TeamAteliers
 from bot.staff.handoffs import HandoffRelay
+from bot.staff.loans import Loans
 from bot.telegram.callbacks import CallbackPayloads
 from bot.telegram.concurrency import PerChatUpdateProcessor
 from bot.telegram.forget import Forget
@@ -234,6 +235,7 @@ def build_application(settings: Settings) -> Application:
     StaffAccounts(database).register(application)  # before the dialogue: staff commands never reach Rasa
     Forget(database, settings.tracker_store_url).register(application)
     TeamAteliers(database, front).register(application)
+    Loans(database, front).register(application)
     relay = HandoffRelay(database, front)
     relay.register(application)  # an open handoff's messages go to a person, not to Rasa
     front.register(application)

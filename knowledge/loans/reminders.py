@@ -124,9 +124,13 @@ def render_request(session: Session, notification: Notification, now: datetime) 
     text = f"Nouvelle demande de prêt n° {booking.id}, de {who} :\n{request_details(booking)}"
     if booking.exceeds_limit:
         text += f"\n⚠️ Plus de {booking.kit.lender.max_days} jours : il faut votre accord explicite."
-    approve_title = "Approuver l'exception" if booking.exceeds_limit else "Approuver"
+    approve = (
+        {"title": "Approuver l'exception", "payload": f"loan|approve|{booking.id}|x"}
+        if booking.exceeds_limit
+        else {"title": "Approuver", "payload": f"loan|approve|{booking.id}"}
+    )
     buttons = [
-        [{"title": approve_title, "payload": f"loan|approve|{booking.id}"}],
+        [approve],
         [{"title": "Refuser", "payload": f"loan|refuse|{booking.id}"}],
     ]
     return Outgoing(notification.chat_id or 0, text, buttons)

@@ -13,7 +13,7 @@ from bot.rasa.project import TrainingError, current_model
 from bot.services.processes import action_server, bot_process, rasa_server
 from bot.services.supervisor import Supervisor, free_port
 from bot.settings import Settings
-from bot.tools.data_commands import ensure_places
+from bot.tools.data_commands import ensure_kits, ensure_places
 from knowledge.migrate import upgrade
 from tests.fake_telegram import FakeTelegram
 from tests.tcp_proxy import TcpProxy
@@ -44,6 +44,7 @@ def services_settings(e2e_dir: Path) -> Settings:
     )
     upgrade(settings.database_url)
     ensure_places(settings)  # the demo places and ateliers, as `make run` loads them
+    ensure_kits(settings)  # and the demo inventory of kits
     return settings
 
 
@@ -112,3 +113,17 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         for path in sorted(logs.glob("*.log")):
             tail = "\n".join(path.read_text(errors="replace").splitlines()[-40:])
             report.sections.append((f"log {path.name}", tail))
+
+
+def kill_service(supervisor: Supervisor, name: str) -> None:
+    """Stop a service with no goodbye (SIGKILL)."""
+    old = next(s for s in supervisor.services if s.name == name and s.process and s.process.poll() is None)
+    old.process.kill()
+    old.process.wait(20)
+    supervisor.services.remove(old)
+
+
+def start_bot(supervisor: Supervisor, settings: Settings, telegram: FakeTelegram) -> None:
+    polls = telegram.polls
+    supervisor.start(bot_process(settings))
+    telegram.wait_for_polling(timeout=60, after=polls)

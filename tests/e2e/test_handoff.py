@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import ColumnElement, select, update
 
-from bot.services.processes import action_server, bot_process
+from bot.services.processes import action_server
 from bot.services.supervisor import Supervisor
 from bot.settings import Settings
 from bot.telegram.front import ERROR_TEXT
@@ -33,7 +33,7 @@ from knowledge.handoffs.messages import (
 from knowledge.handoffs.tickets import claimed_by, open_handoff
 from knowledge.models import HandoffMessage, Notification
 from knowledge.staff import CONSEILLER, COORDINATEUR, create_invitation, redeem, structure_named
-from tests.e2e.conftest import STAFF_GROUP
+from tests.e2e.conftest import STAFF_GROUP, kill_service, start_bot
 from tests.e2e.test_telegram import button_titles, press, say
 from tests.fake_telegram import FakeTelegram
 
@@ -195,28 +195,14 @@ def test_a_handoff_survives_a_killed_bot(
     _team_ready(bot, telegram)
     _bob_takes(telegram, chat_id)
 
-    _kill(supervisor, "bot")
-    _start_bot(supervisor, bot, telegram)
+    kill_service(supervisor, "bot")
+    start_bot(supervisor, bot, telegram)
 
     mark = telegram.mark()
     telegram.user_sends_text(chat_id, "toujours là ?")
     (relayed,) = telegram.wait_for_messages(BOB, since=mark, timeout=30)
     assert relayed["text"].endswith(": toujours là ?")
     say(telegram, chat_id, "/bot")
-
-
-def _kill(supervisor: Supervisor, name: str) -> None:
-    """Stop a service with no goodbye (SIGKILL)."""
-    old = next(s for s in supervisor.services if s.name == name and s.process and s.process.poll() is None)
-    old.process.kill()
-    old.process.wait(20)
-    supervisor.services.remove(old)
-
-
-def _start_bot(supervisor: Supervisor, settings: Settings, telegram: FakeTelegram) -> None:
-    polls = telegram.polls
-    supervisor.start(bot_process(settings))
-    telegram.wait_for_polling(timeout=60, after=polls)
 
 
 def _open_handoff_id(settings: Settings, citizen: int) -> int:
@@ -485,7 +471,7 @@ def test_escalation_timers_due_while_the_bot_was_down_are_sent_once(
     handoff_id = _open_handoff_id(bot, chat_id)
     reminder = f"Rappel : Nouvelle demande n° {handoff_id}\n"
 
-    _kill(supervisor, "bot")
+    kill_service(supervisor, "bot")
     database = Database(bot.database_url)
     timers = (Notification.ref_id == handoff_id, Notification.kind.in_([REMIND_HANDOFF, UNCLAIMED_HANDOFF]))
     with database.session() as session:  # they came due while the bot was down
@@ -494,7 +480,7 @@ def test_escalation_timers_due_while_the_bot_was_down_are_sent_once(
         ).rowcount
     assert moved == 2
     mark = telegram.mark()
-    _start_bot(supervisor, bot, telegram)
+    start_bot(supervisor, bot, telegram)
 
     (unclaimed,) = telegram.wait_for_messages(chat_id, since=mark, timeout=30)
     assert unclaimed["text"] == UNCLAIMED_TEXT
@@ -508,8 +494,8 @@ def test_escalation_timers_due_while_the_bot_was_down_are_sent_once(
     _wait_sent(database, timers)
 
     mark = telegram.mark()
-    _kill(supervisor, "bot")
-    _start_bot(supervisor, bot, telegram)
+    kill_service(supervisor, "bot")
+    start_bot(supervisor, bot, telegram)
     telegram.user_sends_text(chat_id, "toujours personne ?")
     # Quiet for longer than an outbox poll: only the answer to that message came, and nothing to the staff group.
     (waiting,) = telegram.wait_until_quiet(chat_id, since=mark, quiet=7.0, timeout=30)
