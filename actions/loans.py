@@ -21,7 +21,7 @@ from knowledge.loans import messages as texts
 from knowledge.loans.drafts import Step, start
 from knowledge.loans.overview import availability, my_loans
 from knowledge.loans.periods import Period, explain_period
-from knowledge.staff import MEDIATEUR, member_of
+from knowledge.staff import CONSOLE_USER_ID, MEDIATEUR, member_of
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,10 @@ NEXT_DAYS = 7
 
 
 def _user_id(tracker: Tracker) -> int | None:
+    """The sender's Telegram user id (from the metadata our bot sets), or the terminal's account."""
     sender = services.sender(tracker)
+    if sender is not None and sender.channel == "console":
+        return CONSOLE_USER_ID
     if sender is None or sender.channel != "telegram" or not sender.user_id.isdigit():
         return None
     return int(sender.user_id)

@@ -23,6 +23,8 @@ CONSEILLER, MEDIATEUR, COORDINATEUR = "conseiller", "mediateur", "coordinateur"
 ROLES = (CONSEILLER, MEDIATEUR, COORDINATEUR)
 ROLE_LABELS = {CONSEILLER: "conseiller numérique", MEDIATEUR: "médiateur", COORDINATEUR: "coordinateur"}
 DEFAULT_VALIDITY = timedelta(days=7)
+CONSOLE_USER_ID = 0
+"""The account of the person at the terminal (`make run` without a Telegram token): Telegram ids start at 1."""
 CODE_BYTES = 24
 """A Telegram start parameter holds 64 characters of A-Z a-z 0-9 _ -: 24 random bytes are 32 of them."""
 

@@ -51,7 +51,7 @@ from knowledge.loans.inspections import (
     set_condition,
     start_inspection,
 )
-from knowledge.loans.overview import kit_ics, month_view, my_loans
+from knowledge.loans.overview import catalogue, kit_ics, month_view, my_loans
 from knowledge.loans.periods import Period, explain_period
 from knowledge.loans.reminders import render_request, request_details
 from knowledge.loans.terms import PUBLICS
@@ -351,19 +351,6 @@ class Loans:
         raise ApplicationHandlerStop
 
     def _buttons(self) -> dict[str, Callable[[ContextTypes.DEFAULT_TYPE, int, int, list[str]], Awaitable[None]]]:
-        draft_steps = (
-            "kit",
-            "pickup",
-            "return",
-            "nature",
-            "public",
-            "participants",
-            "proposal",
-            "redo",
-            "redo_kit",
-            "drop",
-        )
-
         def step(name: str) -> Callable[[ContextTypes.DEFAULT_TYPE, int, int, list[str]], Awaitable[None]]:
             async def run(context: ContextTypes.DEFAULT_TYPE, chat: int, user_id: int, args: list[str]) -> None:
                 now = datetime.now(UTC)
@@ -375,11 +362,12 @@ class Loans:
             return run
 
         table: dict[str, Callable[[ContextTypes.DEFAULT_TYPE, int, int, list[str]], Awaitable[None]]] = {
-            name: step(name) for name in draft_steps
+            name: step(name) for name in drafts.BUTTON_STEPS
         }
         table.update(
             send=self._send_request,
             month=self._month,
+            catalogue=self._catalogue,
             ics=self._ics,
             cancel=self._cancel,
             incident=self._ask_incident,
@@ -411,6 +399,13 @@ class Loans:
         buttons = [[{"title": "Mois suivant", "payload": f"loan|month|{int(args[0])}|{following}"}]]
         await self._send(context, chat, await asyncio.to_thread(view), buttons)
 
+    async def _catalogue(self, context: ContextTypes.DEFAULT_TYPE, chat: int, user_id: int, args: list[str]) -> None:
+        def text() -> str:
+            with self.database.session() as session:
+                return catalogue(session, datetime.now(UTC))
+
+        await context.bot.send_message(chat, await asyncio.to_thread(text))
+
     async def _ics(self, context: ContextTypes.DEFAULT_TYPE, chat: int, user_id: int, args: list[str]) -> None:
         def file() -> bytes | None:
             with self.database.session() as session:
@@ -427,7 +422,7 @@ class Loans:
 
     async def _cancel(self, context: ContextTypes.DEFAULT_TYPE, chat: int, user_id: int, args: list[str]) -> None:
         decision = await asyncio.to_thread(cancel_loan, self.database, user_id, int(args[0]), datetime.now(UTC))
-        text = {"cancelled": "C'est annulé. Le matériel est libéré."}.get(decision.status, ALREADY_TEXT)
+        text = {"cancelled": texts.CANCELLED_TEXT}.get(decision.status, ALREADY_TEXT)
         await context.bot.send_message(chat, text if decision.status != "not_allowed" else STALE_BUTTON_TEXT)
 
     async def _ask_incident(self, context: ContextTypes.DEFAULT_TYPE, chat: int, user_id: int, args: list[str]) -> None:

@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 DRAFT_LIFETIME = timedelta(days=1)
 TEXT_STEPS = ("period", "participants")
 """The steps answered by typing (the others by a button)."""
+BUTTON_STEPS = ("kit", "pickup", "return", "nature", "public", "participants", "proposal", "redo", "redo_kit", "drop")
+"""What a `loan|<step>|<value>` button may answer."""
 
 
 @dataclass

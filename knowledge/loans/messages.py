@@ -37,6 +37,7 @@ BAD_NUMBER_TEXT = "Écrivez un nombre de participants, par exemple 12."
 CONFIRM_TEXT = "Voici votre demande :\n{details}\n\nJe l'envoie au prêteur ?"
 LONG_TEXT = "Plus de {days} jours : le prêteur doit donner son accord explicite."
 SENT_TEXT = "Demande envoyée. Le prêteur vous répond ici. Tapez « mes prêts » pour la suivre."
+CANCELLED_TEXT = "C'est annulé. Le matériel est libéré."
 DROPPED_TEXT = "D'accord, j'abandonne cette demande."
 STALE_TEXT = "Ce bouton n'est plus valable. Pour emprunter du matériel, écrivez par exemple « réserver les drones »."
 REFUSALS = {

@@ -47,6 +47,7 @@ def availability(session: Session, period: Period, now: datetime) -> tuple[str, 
             lines.append(f"• {kit.name} : libre")
             buttons.append([{"title": f"Réserver : {kit.name}", "payload": f"loan|kit|{kit.id}"}])
         buttons.append([{"title": f"Le mois de : {kit.name}", "payload": f"loan|month|{kit.id}"}])
+    buttons.append([{"title": "Le contenu de chaque kit", "payload": "loan|catalogue"}])
     return "\n".join(lines), buttons
 
 

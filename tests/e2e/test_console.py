@@ -87,3 +87,40 @@ def test_console_finds_a_place_by_postcode_and_signs_up(services: Settings) -> N
     assert "\n📍 " in out
     assert "Passerelle > C'est noté. Vous êtes inscrit(e) :" in out
     assert "Fichier enregistré : " in out and out.split("Fichier enregistré : ")[1].split()[0].endswith(".ics")
+
+
+def test_a_loan_can_be_tried_in_the_terminal_after_an_invitation(services: Settings) -> None:
+    """The README's promise: `passerelle staff invite`, then `/start <code>` and a loan request in the terminal."""
+    from tests.e2e.test_loans import _words, _working_days
+
+    invite = subprocess.run(
+        [sys.executable, "-m", "bot", "staff", "invite", "--role", "mediateur", "--structure", "EPN de démonstration"],
+        env={**services.as_env(), "PATH": "/usr/bin:/bin", "TELEGRAM_BOT_USERNAME": "passerelle_bot"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert invite.returncode == 0, invite.stderr
+    code = invite.stdout.strip().rsplit("?start=", 1)[1]
+    first, last = _working_days(12)
+    stdin = "\n".join(
+        [
+            f"/start {code}",
+            f"je voudrais réserver le kit radio du {_words(first)} au {_words(last)}",
+            "1",  # the first pickup slot
+            "1",  # the first return slot
+            "1",  # atelier
+            "1",  # the first public
+            "12",  # participants, typed (not a choice: there are 6)
+            "1",  # send
+            "quitter",
+        ]
+    )
+    result = run_command(services, ["bot"], stdin + "\n")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Bienvenue, Camille. Vous faites partie de l'équipe « EPN de démonstration » comme médiateur." in out
+    assert "Passerelle > Retrait le lundi" in out and "[1] 9 h" in out
+    assert "Passerelle > Voici votre demande :\nKit radio mobile" in out and "Participants attendus : 12" in out
+    assert "Passerelle > Demande envoyée." in out
+    assert "Traceback" not in result.stderr
