@@ -28,6 +28,7 @@ from knowledge.models import StaffMember
 from knowledge.staff import (
     COORDINATEUR,
     DEFAULT_VALIDITY,
+    MEDIATEUR,
     ROLE_LABELS,
     ROLES,
     create_invitation,
@@ -76,16 +77,17 @@ TEAM_COMMANDS = [
     ("indispo", "Je ne suis plus disponible"),
     ("equipe", "L'équipe de ma structure"),
     ("mes_ateliers", "Mes ateliers : inscrits et présences"),
-    ("reserver", "Réserver du matériel (médiateurs)"),
-    ("mes_prets", "Mes prêts de matériel"),
 ]
-COORDINATOR_COMMANDS = [
-    ("inviter", "Inviter une personne dans l'équipe"),
-    ("attribuer", "Confier un atelier à une personne de l'équipe"),
-    ("demandes", "Demandes de prêt à décider (prêteur)"),
-    ("prets", "Prêts à remettre ou à reprendre (prêteur)"),
-    ("kits", "Le matériel : état, blocages, agenda (prêteur)"),
-]
+ROLE_COMMANDS = {
+    MEDIATEUR: [("reserver", "Réserver du matériel"), ("mes_prets", "Mes prêts de matériel")],
+    COORDINATEUR: [
+        ("inviter", "Inviter une personne dans l'équipe"),
+        ("attribuer", "Confier un atelier à une personne de l'équipe"),
+        ("demandes", "Demandes de prêt à décider (prêteur)"),
+        ("prets", "Prêts à remettre ou à reprendre (prêteur)"),
+        ("kits", "Le matériel : état, blocages, agenda (prêteur)"),
+    ],
+}
 """The menu of a staff member's own chat (Telegram's per-chat command scope); citizens keep the public menu."""
 
 
@@ -123,7 +125,7 @@ class StaffAccounts:
             redeem, self.database, code[:64], user.id, user.first_name or "", datetime.now(UTC)
         )
         if result.status == "joined":
-            commands = TEAM_COMMANDS + (COORDINATOR_COMMANDS if result.role == COORDINATEUR else [])
+            commands = TEAM_COMMANDS + ROLE_COMMANDS.get(result.role or "", [])
             await context.bot.set_my_commands(commands, scope=BotCommandScopeChat(user.id))
             text = JOINED_TEXT.format(
                 name=user.first_name or "", structure=result.structure, role=ROLE_LABELS[result.role or ""]

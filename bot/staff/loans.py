@@ -18,6 +18,7 @@ import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time, timedelta
 
+from sqlalchemy import select
 from telegram import ForceReply, InputFile, Message, Update
 from telegram.ext import (
     Application,
@@ -37,7 +38,16 @@ from knowledge.french import PARIS
 from knowledge.loans import drafts
 from knowledge.loans import messages as texts
 from knowledge.loans.bilans import bilan_answer
-from knowledge.loans.bookings import approve, cancel_loan, lender_coordinator, place_block, refuse, settle_conflict
+from knowledge.loans.bookings import (
+    approve,
+    cancel_loan,
+    coordinated_lender,
+    lender_bookings,
+    lender_coordinator,
+    place_block,
+    refuse,
+    settle_conflict,
+)
 from knowledge.loans.inspections import (
     CHECK_IN,
     CHECK_OUT,
@@ -55,7 +65,7 @@ from knowledge.loans.overview import catalogue, kit_ics, month_view, my_loans
 from knowledge.loans.periods import Period, explain_period
 from knowledge.loans.reminders import render_request, request_details
 from knowledge.loans.terms import PUBLICS
-from knowledge.models import Booking, Kit, Lender, Notification
+from knowledge.models import Booking, Kit, Notification
 from knowledge.staff import member_of
 
 log = logging.getLogger(__name__)
@@ -209,31 +219,16 @@ class Loans:
         await self._send(context, update.effective_chat.id, text, buttons)
         raise ApplicationHandlerStop
 
-    def _lender(self, session, user_id: int) -> Lender | None:  # type: ignore[no-untyped-def]
-        member = member_of(session, user_id)
-        if member is None:
-            return None
-        for lender in session.query(Lender).all():
-            if lender_coordinator(session, user_id, lender) is not None:
-                return lender
-        return None
-
     async def on_requests(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         user_id = update.effective_user.id
 
         def listing() -> list[Reply] | None:
             now = datetime.now(UTC)
             with self.database.session() as session:
-                lender = self._lender(session, user_id)
+                lender = coordinated_lender(session, user_id)
                 if lender is None:
                     return None
-                waiting = (
-                    session.query(Booking)
-                    .join(Kit)
-                    .filter(Kit.lender_id == lender.id, Booking.kind == "loan", Booking.status == "requested")
-                    .order_by(Booking.starts_at)
-                    .all()
-                )
+                waiting = lender_bookings(session, lender, ("requested",))
                 replies = []
                 for booking in waiting[:10]:
                     probe = Notification(kind="loan_request", ref_id=booking.id, chat_id=user_id)
@@ -253,20 +248,10 @@ class Loans:
         def listing() -> list[Reply] | None:
             now = datetime.now(UTC)
             with self.database.session() as session:
-                lender = self._lender(session, user_id)
+                lender = coordinated_lender(session, user_id)
                 if lender is None:
                     return None
-                loans = (
-                    session.query(Booking)
-                    .join(Kit)
-                    .filter(
-                        Kit.lender_id == lender.id,
-                        Booking.kind == "loan",
-                        Booking.status.in_(("approved", "checked_out")),
-                    )
-                    .order_by(Booking.starts_at)
-                    .all()
-                )
+                loans = lender_bookings(session, lender, ("approved", "checked_out"))
                 replies = []
                 for loan in loans[:15]:
                     late = loan.status == "checked_out" and loan.ends_at < now
@@ -293,11 +278,11 @@ class Loans:
 
             now = datetime.now(UTC)
             with self.database.session() as session:
-                lender = self._lender(session, user_id)
+                lender = coordinated_lender(session, user_id)
                 if lender is None:
                     return None
                 replies = []
-                for kit in session.query(Kit).filter(Kit.lender_id == lender.id).order_by(Kit.name):
+                for kit in session.scalars(select(Kit).where(Kit.lender_id == lender.id).order_by(Kit.name)):
                     status = kit_status(session, kit, now)
                     label = {"disponible": "disponible", "prete": "prêté"}.get(
                         status, texts.CONDITIONS.get(status, status)

@@ -61,6 +61,26 @@ def lender_coordinator(session: Session, user_id: int, lender: Lender) -> StaffM
     return member
 
 
+def coordinated_lender(session: Session, user_id: int) -> Lender | None:
+    """The lender whose coordinateur the sender is (a coordinateur of the lender's own structure), if any."""
+    member = member_of(session, user_id)
+    if member is None or member.role != COORDINATEUR:
+        return None
+    return session.scalars(select(Lender).where(Lender.structure_id == member.structure_id)).first()
+
+
+def lender_bookings(session: Session, lender: Lender, statuses: tuple[str, ...]) -> list[Booking]:
+    """The lender's loans in these statuses, soonest first."""
+    return list(
+        session.scalars(
+            select(Booking)
+            .join(Kit)
+            .where(Kit.lender_id == lender.id, Booking.kind == "loan", Booking.status.in_(statuses))
+            .order_by(Booking.starts_at)
+        )
+    )
+
+
 # --- Slots and opening hours ---------------------------------------------------------------------------------
 
 

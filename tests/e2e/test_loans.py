@@ -14,7 +14,7 @@ from bot.services.supervisor import Supervisor
 from bot.settings import Settings
 from knowledge.db import Database
 from knowledge.french import MONTHS, PARIS
-from knowledge.models import Booking, Notification
+from knowledge.models import Booking, Kit, Notification
 from knowledge.staff import COORDINATEUR, MEDIATEUR, create_invitation, redeem, structure_named
 from tests.e2e.conftest import kill_service, start_bot
 from tests.e2e.test_telegram import button_titles, press, say
@@ -138,7 +138,9 @@ def test_a_loan_from_request_to_bilan(bot: Settings, telegram: FakeTelegram) -> 
     assert any("❌ 4 drones : manquant" in m["text"] for m in messages)
     bilan = next(m for m in messages if "bilan" in m["text"])
     with database.session() as session:
-        booking = session.scalars(select(Booking).where(Booking.kind == "loan")).first()
+        booking = session.scalars(
+            select(Booking).join(Kit).where(Kit.code == "drones", Booking.kind == "loan").order_by(Booking.id.desc())
+        ).first()
         assert booking.status == "returned" and booking.flagged
 
     (question,) = press(telegram, MEDIA, bilan, "Faire le bilan")
@@ -195,7 +197,12 @@ def test_an_overdue_loan_is_reminded_once_a_day_across_restarts(
     database = Database(bot.database_url)
     now = datetime.now(UTC)
     with database.session() as session:  # the kit went out and should have come back two days ago
-        loan = session.scalars(select(Booking).where(Booking.status == "requested").order_by(Booking.id.desc())).first()
+        loan = session.scalars(
+            select(Booking)
+            .join(Kit)
+            .where(Kit.code == "radio-mobile", Booking.status == "requested")
+            .order_by(Booking.id.desc())
+        ).first()
         loan.status, loan.checked_out_at = "checked_out", now - timedelta(days=5)
         loan.starts_at, loan.ends_at, loan.holds_until = (
             now - timedelta(days=5),
@@ -218,3 +225,35 @@ def test_an_overdue_loan_is_reminded_once_a_day_across_restarts(
     assert len(texts) == 1, texts
     (answer,) = messages
     assert answer["text"].startswith("Vos prêts :") and "en cours" in answer["text"]
+
+
+def test_the_lender_blocks_dates_and_refuses_with_its_own_reason(bot: Settings, telegram: FakeTelegram) -> None:
+    _team(bot, telegram)
+    first, last = _working_days(15)
+    (kits,) = [m for m in say(telegram, COORD, "/kits") if m["text"].startswith("Kit casques")]
+    (question,) = press(telegram, COORD, kits, "Bloquer des dates")
+    assert question["text"].startswith("Pour quelles dates bloquer « Kit casques de réalité virtuelle »")
+    (blocked,) = _reply(telegram, COORD, question, f"du {_words(first)} au {_words(last)}, salon du numérique")
+    assert blocked["text"].startswith("« Kit casques de réalité virtuelle » est bloqué du ")
+
+    refusal = _request(telegram, MEDIA, first, last, "les casques VR")
+    assert refusal["text"].startswith(
+        "Le prêteur a réservé ce matériel à ces dates (salon du numérique). Il est prioritaire. Il est libre du "
+    )
+    (nature,) = press(telegram, MEDIA, refusal, "Oui, ces dates")
+    (public,) = press(telegram, MEDIA, nature, "Événement")
+    (count,) = press(telegram, MEDIA, public, "Familles")
+    (readback,) = press(telegram, MEDIA, count, "30")
+    mark = telegram.mark()
+    press(telegram, MEDIA, readback, "Envoyer la demande")
+    request = telegram.wait_for_messages(COORD, since=mark, timeout=30)[-1]
+    assert request["text"].startswith("Nouvelle demande de prêt n° ")
+
+    (why,) = press(telegram, COORD, request, "Refuser")
+    (question,) = press(telegram, COORD, why, "Autre motif (l'écrire)")
+    mark = telegram.mark()
+    (done,) = _reply(telegram, COORD, question, "Les casques partent en révision ce mois-là.")
+    assert done["text"].endswith("refusée. La personne est prévenue, avec le motif.")
+    (told,) = telegram.wait_for_messages(MEDIA, since=mark, timeout=30)
+    assert told["text"].startswith("Votre demande de prêt n'est pas acceptée")
+    assert told["text"].endswith("Motif : Les casques partent en révision ce mois-là.")

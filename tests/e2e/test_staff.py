@@ -44,6 +44,9 @@ def test_invitation_team_and_removal(bot: Settings, telegram: FakeTelegram) -> N
         "mes_ateliers",
         "inviter",
         "attribuer",
+        "demandes",
+        "prets",
+        "kits",
     ]
 
     (question,) = write(telegram, ANA, "/inviter", "Ana")
