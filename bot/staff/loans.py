@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from telegram import ForceReply, InputFile, Message, Update
 from telegram.ext import (
     Application,
@@ -42,6 +43,7 @@ from knowledge.loans.bookings import (
     approve,
     cancel_loan,
     coordinated_lender,
+    kit_status,
     lender_bookings,
     lender_coordinator,
     place_block,
@@ -65,7 +67,7 @@ from knowledge.loans.overview import catalogue, kit_ics, month_view, my_loans
 from knowledge.loans.periods import Period, explain_period
 from knowledge.loans.reminders import render_request, request_details
 from knowledge.loans.terms import PUBLICS
-from knowledge.models import Booking, Kit, Notification
+from knowledge.models import Booking, Kit, Lender, Notification
 from knowledge.staff import member_of
 
 log = logging.getLogger(__name__)
@@ -219,95 +221,76 @@ class Loans:
         await self._send(context, update.effective_chat.id, text, buttons)
         raise ApplicationHandlerStop
 
-    async def on_requests(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def _for_lender(
+        self,
+        update: Update,
+        context: ContextTypes.DEFAULT_TYPE,
+        build: Callable[[Session, Lender, datetime], list[Reply]],
+    ) -> None:
+        """A command of the lender's coordinateurs: `build` the replies, or tell anyone else it is not for them."""
         user_id = update.effective_user.id
 
         def listing() -> list[Reply] | None:
-            now = datetime.now(UTC)
             with self.database.session() as session:
                 lender = coordinated_lender(session, user_id)
-                if lender is None:
-                    return None
-                waiting = lender_bookings(session, lender, ("requested",))
-                replies = []
-                for booking in waiting[:10]:
-                    probe = Notification(kind="loan_request", ref_id=booking.id, chat_id=user_id)
-                    outgoing = render_request(session, probe, now)
-                    if outgoing is not None:
-                        replies.append(Reply(outgoing.text, buttons_from(outgoing.buttons)))
-                return replies or [Reply(NO_REQUEST_TEXT)]
+                return None if lender is None else build(session, lender, datetime.now(UTC))
 
         replies = await asyncio.to_thread(listing)
         for reply in replies or [Reply(await self._refusal(user_id))]:
             await self.front.send(context.bot, update.effective_chat.id, reply)
         raise ApplicationHandlerStop
+
+    async def on_requests(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        def build(session: Session, lender: Lender, now: datetime) -> list[Reply]:
+            replies = []
+            for booking in lender_bookings(session, lender, ("requested",))[:10]:
+                probe = Notification(kind="loan_request", ref_id=booking.id, chat_id=update.effective_user.id)
+                outgoing = render_request(session, probe, now)
+                if outgoing is not None:
+                    replies.append(Reply(outgoing.text, buttons_from(outgoing.buttons)))
+            return replies or [Reply(NO_REQUEST_TEXT)]
+
+        await self._for_lender(update, context, build)
 
     async def on_loans(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        user_id = update.effective_user.id
+        def build(session: Session, lender: Lender, now: datetime) -> list[Reply]:
+            replies = []
+            for loan in lender_bookings(session, lender, ("approved", "checked_out"))[:15]:
+                late = loan.status == "checked_out" and loan.ends_at < now
+                head = ("EN RETARD — " if late else "") + f"Prêt n° {loan.id} ({texts.STATUS_LABELS[loan.status]})"
+                if loan.flagged:
+                    head += f"\n⚠️ {loan.flag_note}"
+                phase, title = ("o", "Remise du matériel") if loan.status == "approved" else ("i", "Retour du matériel")
+                buttons = [[{"title": title, "payload": f"loan|inspect|{loan.id}|{phase}"}]]
+                replies.append(Reply(f"{head}\n{request_details(loan)}", buttons_from(buttons)))
+            return replies or [Reply(NO_LOAN_TEXT)]
 
-        def listing() -> list[Reply] | None:
-            now = datetime.now(UTC)
-            with self.database.session() as session:
-                lender = coordinated_lender(session, user_id)
-                if lender is None:
-                    return None
-                loans = lender_bookings(session, lender, ("approved", "checked_out"))
-                replies = []
-                for loan in loans[:15]:
-                    late = loan.status == "checked_out" and loan.ends_at < now
-                    head = ("EN RETARD — " if late else "") + f"Prêt n° {loan.id} ({texts.STATUS_LABELS[loan.status]})"
-                    if loan.flagged:
-                        head += f"\n⚠️ {loan.flag_note}"
-                    phase, title = (
-                        ("o", "Remise du matériel") if loan.status == "approved" else ("i", "Retour du matériel")
-                    )
-                    buttons = [[{"title": title, "payload": f"loan|inspect|{loan.id}|{phase}"}]]
-                    replies.append(Reply(f"{head}\n{request_details(loan)}", buttons_from(buttons)))
-                return replies or [Reply(NO_LOAN_TEXT)]
-
-        replies = await asyncio.to_thread(listing)
-        for reply in replies or [Reply(await self._refusal(user_id))]:
-            await self.front.send(context.bot, update.effective_chat.id, reply)
-        raise ApplicationHandlerStop
+        await self._for_lender(update, context, build)
 
     async def on_kits(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        user_id = update.effective_user.id
+        def build(session: Session, lender: Lender, now: datetime) -> list[Reply]:
+            replies = []
+            for kit in session.scalars(select(Kit).where(Kit.lender_id == lender.id).order_by(Kit.name)):
+                status = kit_status(session, kit, now)
+                label = {"disponible": "disponible", "prete": "prêté"}.get(status, texts.CONDITIONS.get(status, status))
+                changes = [
+                    {"title": f"→ {name}", "payload": f"loan|condition|{kit.id}|{code}"}
+                    for code, name in CONDITION_LABELS.items()
+                    if code != kit.condition
+                ]
+                buttons = [
+                    changes[:2],
+                    changes[2:],
+                    [
+                        {"title": "Bloquer des dates", "payload": f"loan|block|{kit.id}"},
+                        {"title": "Le mois", "payload": f"loan|month|{kit.id}"},
+                        {"title": "Agenda (.ics)", "payload": f"loan|ics|{kit.id}"},
+                    ],
+                ]
+                replies.append(Reply(f"{kit.name} : {label}", buttons_from(buttons)))
+            return replies
 
-        def listing() -> list[Reply] | None:
-            from knowledge.loans.bookings import kit_status
-
-            now = datetime.now(UTC)
-            with self.database.session() as session:
-                lender = coordinated_lender(session, user_id)
-                if lender is None:
-                    return None
-                replies = []
-                for kit in session.scalars(select(Kit).where(Kit.lender_id == lender.id).order_by(Kit.name)):
-                    status = kit_status(session, kit, now)
-                    label = {"disponible": "disponible", "prete": "prêté"}.get(
-                        status, texts.CONDITIONS.get(status, status)
-                    )
-                    changes = [
-                        {"title": f"→ {name}", "payload": f"loan|condition|{kit.id}|{code}"}
-                        for code, name in CONDITION_LABELS.items()
-                        if code != kit.condition
-                    ]
-                    buttons = [
-                        changes[:2],
-                        changes[2:],
-                        [
-                            {"title": "Bloquer des dates", "payload": f"loan|block|{kit.id}"},
-                            {"title": "Le mois", "payload": f"loan|month|{kit.id}"},
-                            {"title": "Agenda (.ics)", "payload": f"loan|ics|{kit.id}"},
-                        ],
-                    ]
-                    replies.append(Reply(f"{kit.name} : {label}", buttons_from(buttons)))
-                return replies
-
-        replies = await asyncio.to_thread(listing)
-        for reply in replies or [Reply(await self._refusal(user_id))]:
-            await self.front.send(context.bot, update.effective_chat.id, reply)
-        raise ApplicationHandlerStop
+        await self._for_lender(update, context, build)
 
     async def _refusal(self, user_id: int) -> str:
         def is_staff() -> bool:
