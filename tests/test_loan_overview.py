@@ -6,11 +6,13 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from icalendar import Calendar
+from sqlalchemy import select
 
 from knowledge.db import Database
 from knowledge.loans.bookings import approve, place_block
 from knowledge.loans.overview import availability, catalogue, kit_ics, month_view, my_loans
 from knowledge.loans.periods import Period
+from knowledge.models import Kit
 from tests.loan_network import COORD, FRIDAY, MEDIA, MONDAY, NOW, OUTSIDER, ask, kit_id
 
 
@@ -57,6 +59,8 @@ def test_a_kits_month_and_its_calendar_file(network: Database) -> None:
 def test_my_loans_with_cancel_and_the_catalogue(network: Database) -> None:
     ask(network)
     with network.session() as session:
+        session.scalars(select(Kit).where(Kit.code == "drones")).one().photo = "https://exemple.org/drones.jpg"
+    with network.session() as session:
         text, buttons = my_loans(session, MEDIA, NOW)
         assert text.startswith("Vos prêts :\n1. Kit casques de réalité virtuelle, du lundi 7 décembre à 9 h")
         assert text.endswith(": demandé, en attente") and _titles(buttons) == ["Annuler le n° 1"]
@@ -64,3 +68,4 @@ def test_my_loans_with_cancel_and_the_catalogue(network: Database) -> None:
         listing = catalogue(session, NOW)
     assert "• Kit drones d'initiation (disponible) : Quatre petits drones" in listing
     assert "Contenu : 4 drones, 4 télécommandes, 8 batteries" in listing
+    assert "  Photo : https://exemple.org/drones.jpg" in listing

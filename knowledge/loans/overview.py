@@ -100,11 +100,14 @@ def my_loans(session: Session, user_id: int, now: datetime) -> tuple[str, Button
 
 
 def catalogue(session: Session, now: datetime) -> str:
+    """Each kit with its state, description, contents and photo (a link), for the médiateurs."""
     lines = ["Le matériel du réseau :"]
     for kit in session.scalars(select(Kit).where(Kit.condition != "retire").order_by(Kit.name)):
         status = kit_status(session, kit, now)
         state = "disponible" if status == "disponible" else CONDITIONS.get(status, status)
         lines.append(f"• {kit.name} ({state}) : {kit.description}\n  Contenu : {', '.join(kit.checklist)}")
+        if kit.photo:
+            lines.append(f"  Photo : {kit.photo}")
     return "\n".join(lines)
 
 
