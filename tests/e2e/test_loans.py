@@ -204,6 +204,7 @@ def test_an_overdue_loan_is_reminded_once_a_day_across_restarts(
             .order_by(Booking.id.desc())
         ).first()
         loan.status, loan.checked_out_at = "checked_out", now - timedelta(days=5)
+        loan_id = loan.id
         loan.starts_at, loan.ends_at, loan.holds_until = (
             now - timedelta(days=5),
             now - timedelta(days=2),
@@ -225,6 +226,18 @@ def test_an_overdue_loan_is_reminded_once_a_day_across_restarts(
     assert len(texts) == 1, texts
     (answer,) = messages
     assert answer["text"].startswith("Vos prêts :") and "en cours" in answer["text"]
+
+    # While the kit is out, a breakdown is reported (never repaired by the borrower); the lender puts it right.
+    (question,) = press(telegram, MEDIA, answer, _button(answer, "Signaler une panne"))
+    mark = telegram.mark()
+    (thanks,) = _reply(telegram, MEDIA, question, "Un micro ne marche plus.")
+    assert thanks["text"] == "Merci, le prêteur est prévenu. Il vous dira quoi faire."
+    (alert,) = telegram.wait_for_messages(COORD, since=mark, timeout=20)
+    assert alert["text"] == f"Panne signalée sur « Kit radio mobile » (prêt n° {loan_id}) :\nUn micro ne marche plus."
+    (radio,) = [m for m in say(telegram, COORD, "/kits") if m["text"].startswith("Kit radio mobile")]
+    assert radio["text"] == "Kit radio mobile : à vérifier"
+    (done,) = press(telegram, COORD, radio, "→ Disponible")
+    assert done["text"] == "C'est noté."
 
 
 def test_the_lender_blocks_dates_and_refuses_with_its_own_reason(bot: Settings, telegram: FakeTelegram) -> None:
