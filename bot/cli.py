@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import sys
 from collections.abc import Callable
@@ -50,6 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     add("run", _run, "start the Rasa server, the action server and the bot (console chat without a token)")
     add("serve", _serve, "start only the Rasa server and the action server, in the foreground")
     add("bot", _bot, "start only the bot (Telegram, or the console chat without a token)")
+    status = add("status", _status, "what `passerelle run` runs, since when, restarts, and whether each answers")
+    status.add_argument("--json", action="store_true", help="print the state as JSON (for monitoring)")
     classify = add("classify", _classify, 'classify JSON lines {"text": ...} read on standard input')
     classify.add_argument("--rasa-url", help="Rasa server (default: RASA_URL)")
     evaluate = add("eval", _eval, "compare NLU configurations on the held-out split, write nlu/eval/report.md")
@@ -131,6 +134,14 @@ def _bot(settings: Settings, _args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             print("\nAu revoir.")
     return 0
+
+
+def _status(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.services.status import exit_code, format_status, read_status
+
+    state = read_status(settings.status_file)
+    print(json.dumps(state, indent=2) if args.json else format_status(state, settings.status_file))
+    return exit_code(state)
 
 
 def _classify(settings: Settings, args: argparse.Namespace) -> int:

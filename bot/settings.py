@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Self
 from urllib.parse import urlsplit
 
@@ -46,7 +47,12 @@ class Settings(DataSettings):
     telegram_webhook_listen: str = Field(default="0.0.0.0", description="Address the webhook server listens on.")
     telegram_webhook_port: int = Field(default=8443, ge=1, le=65535, description="Port of the webhook server.")
     rasa_url: str = Field(default="http://localhost:5005", description="Rasa server (REST channel and HTTP API).")
-    rasa_timeout: float = Field(default=15.0, gt=0, le=120, description="Seconds to wait for Rasa's reply.")
+    rasa_timeout: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        description="Seconds a citizen may wait for Rasa's reply before the French error text (never retried).",
+    )
     action_server_url: str = Field(
         default="http://localhost:5055/webhook", description="Action server endpoint Rasa calls."
     )
@@ -54,6 +60,10 @@ class Settings(DataSettings):
         default=None,
         description="Database of Rasa's conversation tracker: var/rasa-tracker.db with SQLite, "
         "DATABASE_URL's database with PostgreSQL.",
+    )
+    status_file: Path = Field(
+        default=VAR_DIR / "run" / "services.json",
+        description="Where `passerelle run` writes the state of its services, which `passerelle status` reads.",
     )
     rasa_bin: str = Field(
         default=str(PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"),

@@ -1,4 +1,5 @@
-"""A TCP proxy in front of a server, that a test can cut and restore to simulate the server going down."""
+"""A TCP proxy in front of a server, that a test can cut (the server is down) or freeze (the server hangs:
+connections are accepted and what is sent is read, but nothing ever comes back), then restore."""
 
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ class TcpProxy:
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self.frozen = False
+        self.connections = 0
+        """Connections accepted so far (a test can count the attempts a client made)."""
 
     @property
     def url(self) -> str:
@@ -30,6 +34,15 @@ class TcpProxy:
     def resume(self) -> None:
         """Accept connections again (the server is 'back')."""
         asyncio.run_coroutine_threadsafe(self._listen(), self._loop).result(5)
+
+    def freeze(self) -> None:
+        """New connections are accepted and never answered, as when the server is stuck (SIGSTOP)."""
+        self.frozen = True
+
+    def thaw(self) -> None:
+        self.frozen = False
+        asyncio.run_coroutine_threadsafe(self._close(), self._loop).result(5)  # drop the stuck connections
+        self.resume()
 
     def cut(self) -> None:
         """Refuse new connections and drop open ones (the server is 'down')."""
@@ -61,6 +74,13 @@ class TcpProxy:
             writer.close()
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        if self.frozen:
+            self._writers.add(writer)
+            with contextlib.suppress(OSError, asyncio.CancelledError):
+                while await reader.read(65536):
+                    pass
+            return
         try:
             upstream_reader, upstream_writer = await asyncio.open_connection(*self.target)
         except OSError:

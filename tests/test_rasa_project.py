@@ -57,12 +57,13 @@ def test_endpoints_point_at_the_action_server_and_a_sql_tracker_store(tmp_path: 
     endpoints = yaml.safe_load(path.read_text())
     assert endpoints["action_endpoint"] == {"url": "http://127.0.0.1:5055/webhook"}
     assert endpoints["tracker_store"] == {
-        "type": "SQL",
+        "type": "stores.windowed_sql.WindowedSQLTrackerStore",
         "dialect": "postgresql",
         "url": "db.local",
         "port": 5433,
         "db": "passerelle",
         "username": "bot",
         "password": "pw",
+        "window": 200,
     }
     assert path.stat().st_mode & 0o077 == 0, "the file holds a password: owner only"

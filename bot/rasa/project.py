@@ -23,6 +23,9 @@ GENERATED_RULES = NLU_DIR / "data" / "generated_faq_rules.yml"
 GENERATED_DOMAIN = NLU_DIR / "domain" / "generated_faq.yml"
 
 RASA_VERSION = "3.6.21"
+TRACKER_STORE = "stores.windowed_sql.WindowedSQLTrackerStore"
+TRACKER_WINDOW = 200
+"""Events of a conversation Rasa reads back for each message (about 30 turns), whatever its length."""
 _PROJECT_ARGS = ["--config", "config.yml", "--domain", "domain", "--data", "data"]
 _HEADER = "# Generated from knowledge/fiches by `passerelle nlu build`. Do not edit: edit the fiches.\n"
 
@@ -109,13 +112,14 @@ def validate(rasa_bin: str) -> None:
 
 
 def write_endpoints(action_server_url: str, tracker_store_url: str, path: Path) -> Path:
-    """The endpoints file Rasa runs with: our action server and a persistent SQL tracker store."""
+    """The endpoints file Rasa runs with: our action server and a persistent SQL tracker store that reads back a
+    bounded window of each conversation (nlu/stores/windowed_sql.py)."""
     url = make_url(tracker_store_url)
     if url.get_backend_name() == "sqlite":
-        tracker = {"type": "SQL", "dialect": "sqlite", "db": url.database}
+        tracker = {"type": TRACKER_STORE, "dialect": "sqlite", "db": url.database}
     else:
         tracker = {
-            "type": "SQL",
+            "type": TRACKER_STORE,
             "dialect": "postgresql",
             "url": url.host,
             "port": url.port or 5432,
@@ -125,6 +129,7 @@ def write_endpoints(action_server_url: str, tracker_store_url: str, path: Path) 
         }
         if url.query.get("host"):
             tracker["query"] = {"host": url.query["host"]}
+    tracker["window"] = TRACKER_WINDOW
     path.parent.mkdir(parents=True, exist_ok=True)
     _write_yaml(path, {"action_endpoint": {"url": action_server_url}, "tracker_store": tracker}, header="")
     path.chmod(0o600)

@@ -68,12 +68,12 @@ def bot_process(settings: Settings) -> Service:
 
 
 def run_all(settings: Settings, with_bot: bool) -> int:
-    """Migrate, then start the action server, Rasa and (optionally) the bot; stop all on Ctrl-C."""
+    """Migrate, then start the action server, Rasa and (optionally) the bot; keep them up until Ctrl-C."""
     upgrade(settings.database_url)
     ensure_places(settings)
     ensure_kits(settings)
     console = with_bot and not settings.telegram_token
-    supervisor = Supervisor(log_dir=LOG_DIR if console else None)
+    supervisor = Supervisor(log_dir=LOG_DIR if console else None, status_path=settings.status_file)
     if console:
         print(f"Démarrage de l'assistant (1 minute environ)… Journaux : {LOG_DIR}/", flush=True)
     try:
