@@ -2542,3 +2542,36 @@ class FakeTelegram:
             return {key: value}
 
         return getter
+
+    # ---- test-side API: more media the user sends ----------------------------------------------
+
+    def user_sends_photo(
+        self,
+        chat_id: int,
+        data: bytes = b"\xff\xd8\xff\xe0 photo",
+        *,
+        caption: str | None = None,
+        first_name: str = "Camille",
+        user_id: int | None = None,
+    ) -> JSON:
+        """Enqueues a ``message`` update with a photo (its sizes, like Telegram makes them) the bot can fetch."""
+        with self._changed:
+            content: JSON = {"photo": self._photo_sizes(self._store_file("photo.jpg", "image/jpeg", data, "photos"))}
+            if caption:
+                content["caption"] = caption
+            return self._user_message(chat_id, content, first_name, None, None, "fr", user_id)
+
+    def user_sends_voice(
+        self, chat_id: int, duration: int = 4, first_name: str = "Camille", *, user_id: int | None = None
+    ) -> JSON:
+        """Enqueues a ``message`` update with a voice message (OGG/Opus) the bot can fetch."""
+        with self._changed:
+            stored = self._store_file("voice.ogg", "audio/ogg", b"OggS\x00\x02 voice", "voice")
+            voice: JSON = {
+                "file_id": stored.file_id,
+                "file_unique_id": stored.file_unique_id,
+                "duration": duration,
+                "mime_type": "audio/ogg",
+                "file_size": stored.file_size,
+            }
+            return self._user_message(chat_id, {"voice": voice}, first_name, None, None, "fr", user_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -39,6 +40,7 @@ from bot.staff.accounts import StaffAccounts
 from bot.staff.ateliers import TeamAteliers
 from bot.staff.handoffs import HandoffRelay
 from bot.staff.loans import Loans
+from bot.telegram import media
 from bot.telegram.callbacks import CallbackPayloads
 from bot.telegram.concurrency import PerChatUpdateProcessor
 from bot.telegram.forget import Forget
@@ -51,7 +53,7 @@ from knowledge.db import Database
 
 log = logging.getLogger(__name__)
 
-ONLY_TEXT_TEXT = "Je ne sais lire que les messages écrits pour l'instant. Écrivez votre question, s'il vous plaît."
+ONLY_TEXT_TEXT = media.ONLY_TEXT_TEXT  # the answer to a sticker, a contact…; the texts are in media.py
 EXPIRED_BUTTON_TEXT = "Ce bouton n'est plus valable. Écrivez votre question, ou tapez /start pour revenir au menu."
 ERROR_TEXT = "Désolé, un problème technique est survenu. Réessayez dans un instant, s'il vous plaît."
 GROUP_LOCATION_TEXT = (
@@ -59,6 +61,7 @@ GROUP_LOCATION_TEXT = (
     "et évitez de partager votre position dans un groupe."
 )
 CHOICE_MARK = "➜"
+TYPING_AFTER = 1.0
 COMMANDS = {
     "start": "/greet",
     "menu": "/help",
@@ -125,8 +128,12 @@ class TelegramFront:
         await self._answer(update, context, payload=payload)
 
     async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        if update.effective_chat:
-            await context.bot.send_message(update.effective_chat.id, ONLY_TEXT_TEXT)
+        """A photo, a file, a voice message, a sticker… outside a handoff: what can be done instead (media.py)."""
+        message, chat = update.effective_message, update.effective_chat
+        if message is None or chat is None or update.edited_message is not None:
+            return  # an edited caption: the message was answered when it came
+        log.info("Not text (%s): answered without opening it", media.media_kind(message))
+        await self.send(context.bot, chat.id, media.media_reply(message))
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("Error while handling an update", exc_info=context.error)
@@ -155,13 +162,27 @@ class TelegramFront:
             chat_id=chat.id,
             first_name=(user.first_name or "")[:64],
         )
-        await context.bot.send_chat_action(chat.id, ChatAction.TYPING)
-        if payload is not None:
-            replies = await self.dialogue.handle_payload(contact, payload)
-        else:
-            replies = await self.dialogue.handle_text(contact, text or "")
+        typing = asyncio.create_task(self._typing(context.bot, chat.id))
+        try:
+            if payload is not None:
+                replies = await self.dialogue.handle_payload(contact, payload)
+            else:
+                replies = await self.dialogue.handle_text(contact, text or "")
+        finally:
+            typing.cancel()
         for reply in replies:
             await self.send(context.bot, chat.id, reply)
+
+    async def _typing(self, bot: Bot, chat_id: int) -> None:
+        """« Passerelle écrit… » while an answer takes more than TYPING_AFTER seconds, renewed as Telegram shows it
+        for 5 s. A quick answer needs none: it would only double the requests counted against the rate limit."""
+        await asyncio.sleep(TYPING_AFTER)
+        while True:
+            try:
+                await bot.send_chat_action(chat_id, ChatAction.TYPING)
+            except TelegramError as error:
+                log.info("Could not show typing in chat %s: %s", chat_id, error)
+            await asyncio.sleep(4.5)
 
     async def send(self, bot: Bot, chat_id: int, reply: Reply) -> None:
         """A reply: its map pin first, then its text and buttons, then its file."""
