@@ -4,6 +4,7 @@ that loans are for the network's médiateurs; an overdue loan is reminded once a
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, date, datetime, timedelta
 
 import holidays
@@ -214,6 +215,7 @@ def test_an_overdue_loan_is_reminded_once_a_day_across_restarts(
     mark = telegram.mark()
     kill_service(supervisor, "bot")
     start_bot(supervisor, bot, telegram)  # the sweep runs 10 s after the start
+    _bring_forward_overdue_reminder(bot, loan_id)  # armed for 10:00 Paris: before that hour, make it due now
     (overdue,) = telegram.wait_for_messages(MEDIA, since=mark, timeout=60)
     assert "jours de retard" in overdue["text"] and overdue["text"].startswith("Le matériel « Kit radio mobile")
     mark = telegram.mark()
@@ -270,3 +272,24 @@ def test_the_lender_blocks_dates_and_refuses_with_its_own_reason(bot: Settings, 
     (told,) = telegram.wait_for_messages(MEDIA, since=mark, timeout=30)
     assert told["text"].startswith("Votre demande de prêt n'est pas acceptée")
     assert told["text"].endswith("Motif : Les casques partent en révision ce mois-là.")
+
+
+def _bring_forward_overdue_reminder(bot: Settings, loan_id: int, timeout: float = 60) -> None:
+    """Wait for the sweep to arm today's overdue reminder, then make it due now if it waits for 10:00."""
+    database = Database(bot.database_url)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            with database.session() as session:
+                row = session.scalars(
+                    select(Notification).where(
+                        Notification.ref_id == loan_id, Notification.kind.startswith("loan_overdue:")
+                    )
+                ).first()
+                if row is not None:
+                    row.due_at = datetime.now(UTC) - timedelta(seconds=1)
+                    return
+            time.sleep(0.5)
+        raise AssertionError("the overdue sweep armed no reminder")
+    finally:
+        database.dispose()
