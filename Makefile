@@ -56,7 +56,7 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check .
 
 test: train lint
-	bash scripts/ensure-postgres.sh
+	bash scripts/ensure-services.sh
 	$(VENV)/bin/python -m pytest
 
 eval: train

@@ -165,10 +165,11 @@ def _answer(
         shown = cards(session, found, now)
     text = "\n\n".join([header, *(say.place_text(offset + i, card, now) for i, card in enumerate(shown, start=1))])
     keyboard = [[say.register_button(view)] for card in shown for view in card.ateliers][:4]
+    keyboard.append(say.map_buttons(offset + 1, shown))
     if len(found) == PAGE:
         service_code = services_catalogue().index(service) if service else None
         keyboard.append([say.more_button(latitude, longitude, offset + PAGE, service_code)])
     message: dict[str, Any] = {"text": text, "keyboard": keyboard}
-    if offset == 0 and shown:
-        message["venue"] = say.venue(shown[0])
+    if offset == 0 and shown:  # sent by the front only where it also clears the location keyboard (front.py)
+        message["venue"] = say.venue(shown[0].place)
     dispatcher.utter_message(json_message=message)

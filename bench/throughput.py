@@ -70,7 +70,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.dialogue import EMPTY_ANSWER_TEXT, RASA_DOWN_TEXT
 from bot.rasa.project import TrainingError, current_model
-from bot.services.processes import action_server, bot_process, rasa_server
+from bot.services.processes import action_server, bot_process, rasa_server, redis_server
 from bot.services.supervisor import Service, Supervisor, free_port
 from bot.settings import Settings
 from bot.telegram.front import ERROR_TEXT
@@ -515,9 +515,11 @@ class Pipeline:
 
 
 def start_pipeline(
-    work: Path, database_url: str, results: list[tuple[str, str]], unlimited: bool, log_level: str
+    work: Path, database_url: str, results: list[tuple[str, str]], unlimited: bool, log_level: str, rasa_workers: int
 ) -> Pipeline:
     settings = Settings(  # type: ignore[call-arg]
+        rasa_workers=rasa_workers,
+        redis_port=free_port(),
         database_url=database_url,
         rasa_tracker_store_url=f"sqlite:///{work / 'rasa-tracker.db'}" if database_url.startswith("sqlite") else None,
         rasa_url=f"http://127.0.0.1:{free_port()}",
@@ -538,11 +540,20 @@ def start_pipeline(
     )
     factories: dict[str, Callable[[], Service]] = {
         "actions": lambda: action_server(settings),
+        "redis": lambda: redis_server(settings),
         "rasa": lambda: rasa_server(settings, endpoints_path=work / "endpoints.yml"),
         "bot": lambda: bot_service(bot_settings, unlimited),
     }
     pipeline = Pipeline(Supervisor(log_dir=work / "logs"), telegram, factories)
-    for name, label in (("actions", "action server"), ("rasa", "Rasa server (model loaded)"), ("bot", "bot")):
+    starts = [
+        ("actions", "action server"),
+        ("redis", "Redis (Rasa's lock store)"),
+        ("rasa", "Rasa server (model loaded)"),
+    ]
+    starts.append(("bot", "bot"))
+    for name, label in starts:
+        if name == "redis" and rasa_workers == 1:
+            continue
         seconds = pipeline.start(name)
         results.append((f"{label} start-up (to ready)", f"{seconds:.1f} s"))
         say(f"{label} ready in {seconds:.1f} s")
@@ -702,7 +713,7 @@ def environment(args: argparse.Namespace) -> list[tuple[str, str]]:
             f"Python {platform.python_version()}, python-telegram-bot {version('python-telegram-bot')}, "
             f"rasa-sdk {version('rasa-sdk')}",
         ),
-        ("Rasa server", f"Rasa {rasa or '?'}"),
+        ("Rasa server", f"Rasa {rasa or '?'}, {args.rasa_workers} worker(s)"),
         ("model", current_model().name),
         ("database", args.database),
         (
@@ -876,6 +887,9 @@ def main() -> None:
     parser.add_argument("--probe-messages", type=int, default=50, help="messages measured in each of long/fresh (50)")
     parser.add_argument("--grace", type=float, default=120.0, help="seconds to wait for answers after the load (120)")
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument(
+        "--rasa-workers", type=int, default=2, help="Rasa's Sanic workers, with Redis as lock store when > 1 (2)"
+    )
     parser.add_argument("--skip-restarts", action="store_true", help="do not time the restart of each service")
     parser.add_argument(
         "--no-rate-limit",
@@ -902,14 +916,14 @@ def main() -> None:
 
             bin_dir = find_bin_dir()
             if bin_dir is None:
-                raise SystemExit("PostgreSQL binaries not found: run scripts/ensure-postgres.sh")
+                raise SystemExit("PostgreSQL binaries not found: run scripts/ensure-services.sh")
             postgres = ThrowawayPostgres(bin_dir).start()
             database_url = postgres.create_database("passerelle")
             about.append(("PostgreSQL", f"{bin_dir.parent.name}, throwaway server (fsync off), Rasa's tracker in it"))
         else:
             database_url = f"sqlite:///{work / 'passerelle.db'}"
         startup: list[tuple[str, str]] = []
-        pipeline = start_pipeline(work, database_url, startup, args.no_rate_limit, args.log_level)
+        pipeline = start_pipeline(work, database_url, startup, args.no_rate_limit, args.log_level, args.rasa_workers)
         tracker = Tracker(pipeline.telegram)
 
         say("calibration: the answers to each message of the mix")

@@ -91,7 +91,8 @@ class Console:
             if reply.venue is not None:
                 venue = reply.venue
                 self.say(f"\n📍 {venue.title} — {venue.address} ({venue.latitude:.5f}, {venue.longitude:.5f})")
-            self.say(f"\nPasserelle > {reply.text}")
+            if reply.text:
+                self.say(f"\nPasserelle > {reply.text}")
             for row in reply.buttons:
                 for button in row:
                     self.choices.append(button)

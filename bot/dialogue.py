@@ -10,10 +10,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.rasa.client import RasaClient, RasaUnavailable
-from bot.replies import Reply, from_rasa
+from bot.replies import Reply, from_rasa, venue_from
 from knowledge.citizens.conversations import Contact, record_message
 from knowledge.citizens.privacy import mask_sensitive, warning_for
 from knowledge.db import Database
+from knowledge.places.messages import MAP_PAYLOAD, PLACE_GONE_TEXT, place_pin
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,8 @@ class Dialogue:
 
     async def handle_payload(self, contact: Contact, payload: str) -> list[Reply]:
         """A button the assistant offered (or a command mapped to an intent)."""
+        if payload.startswith(MAP_PAYLOAD):
+            return [await asyncio.to_thread(self._pin, payload)]
         if not is_payload(payload):
             log.warning("Rejected malformed payload %r from sender %s", payload[:80], contact.sender_id)
             return [Reply(EMPTY_ANSWER_TEXT)]
@@ -85,6 +88,16 @@ class Dialogue:
             log.warning("Rasa returned no message for sender %s", contact.sender_id)
             return [Reply(EMPTY_ANSWER_TEXT)]
         return replies
+
+    def _pin(self, payload: str) -> Reply:
+        """« 📍 Plan 2 »: the place's pin on a map, from the database (no need for Rasa)."""
+        try:
+            with self.database.session() as session:
+                pin = place_pin(session, payload)
+        except SQLAlchemyError:
+            log.exception("Could not read the place of %r", payload[:80])
+            return Reply(EMPTY_ANSWER_TEXT)
+        return Reply("", venue=venue_from(pin)) if pin else Reply(PLACE_GONE_TEXT)
 
     def _record(self, contact: Contact) -> None:
         try:

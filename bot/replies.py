@@ -41,7 +41,7 @@ class Document:
 @dataclass(frozen=True)
 class Reply:
     """One message to show: text and rows of buttons, or a request for the user's location; maybe a map pin
-    before it and a file after it."""
+    before it and a file after it. A pin may come alone (empty text)."""
 
     text: str
     buttons: tuple[tuple[Button, ...], ...] = ()
@@ -56,7 +56,8 @@ def from_rasa(messages: list[dict[str, Any]]) -> list[Reply]:
     Rasa sends `text` with optional `buttons`, and `custom` JSON for richer UI:
     `{"text": ..., "keyboard": [[{"title", "payload"} | {"title", "url"}]], "request_location": bool,
     "venue": {"latitude", "longitude", "title", "address"}, "document": {"filename", "content"}}`.
-    Buttons attached to a message with no text are merged into the previous reply.
+    Buttons attached to a message with no text are merged into the previous reply, and consecutive texts are
+    joined into one message (`_joined`).
     """
     replies: list[Reply] = []
     for message in messages:
@@ -72,10 +73,30 @@ def from_rasa(messages: list[dict[str, Any]]) -> list[Reply]:
             previous = replies.pop()
             reply = replace(previous, buttons=previous.buttons + reply.buttons)
         if reply.text:
-            replies.extend(_split_long(reply))
+            replies.append(reply)
         elif message.get("image"):
             replies.append(Reply(text=str(message["image"])))
-    return replies
+    return [part for reply in _joined(replies) for part in _split_long(reply)]
+
+
+def _joined(replies: list[Reply]) -> list[Reply]:
+    """Consecutive texts as one message, their paragraphs kept: Rasa cuts a text at each blank line and sends each
+    utterance apart, which would make one answer several notifications on the citizen's phone and several Bot API
+    calls against Telegram's 30 messages a second. A text is joined to the next one only when nothing must come
+    between them: it has no buttons, location request or file, and the next one has no map pin."""
+    joined: list[Reply] = []
+    for reply in replies:
+        previous = joined[-1] if joined else None
+        if (
+            previous is not None
+            and not (previous.buttons or previous.request_location or previous.document)
+            and reply.venue is None
+            and len(previous.text) + 2 + len(reply.text) <= TELEGRAM_TEXT_LIMIT
+        ):
+            joined[-1] = replace(reply, text=f"{previous.text}\n\n{reply.text}", venue=previous.venue)
+        else:
+            joined.append(reply)
+    return joined
 
 
 def _from_custom(custom: dict[str, Any]) -> Reply | None:
@@ -88,12 +109,13 @@ def _from_custom(custom: dict[str, Any]) -> Reply | None:
         text=text,
         buttons=tuple(rows),
         request_location=bool(custom.get("request_location")),
-        venue=_venue(custom.get("venue")),
+        venue=venue_from(custom.get("venue")),
         document=_document(custom.get("document")),
     )
 
 
-def _venue(raw: Any) -> Venue | None:
+def venue_from(raw: Any) -> Venue | None:
+    """A map pin from {"latitude", "longitude", "title", "address"}; None when something is missing."""
     if not isinstance(raw, dict):
         return None
     try:

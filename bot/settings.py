@@ -61,6 +61,22 @@ class Settings(DataSettings):
         description="Database of Rasa's conversation tracker: var/rasa-tracker.db with SQLite, "
         "DATABASE_URL's database with PostgreSQL.",
     )
+    rasa_workers: int = Field(
+        default=1,
+        ge=1,
+        le=16,
+        description="Rasa server processes (Sanic workers). More than one needs Redis as Rasa's lock store, so that "
+        "each conversation is handled by one worker at a time: `passerelle run` then starts redis-server (Debian "
+        "package redis-server) on REDIS_PORT. One per core is the measured best (bench/throughput.py).",
+    )
+    redis_port: int = Field(
+        default=6380,
+        ge=1,
+        le=65535,
+        description="Port of the redis-server `passerelle run` starts when RASA_WORKERS > 1 (loopback only, "
+        "nothing written to disk: it holds only Rasa's conversation locks).",
+    )
+    redis_bin: str = Field(default="redis-server", description="The redis-server command (Debian's redis-server).")
     status_file: Path = Field(
         default=VAR_DIR / "run" / "services.json",
         description="Where `passerelle run` writes the state of its services, which `passerelle status` reads.",

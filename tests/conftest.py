@@ -22,7 +22,7 @@ def postgres_server() -> Iterator[ThrowawayPostgres]:
     if bin_dir is None:
         if os.environ.get("PASSERELLE_SKIP_POSTGRES") == "1":
             pytest.skip("PostgreSQL binaries not installed and PASSERELLE_SKIP_POSTGRES=1")
-        pytest.fail("PostgreSQL binaries not found: run scripts/ensure-postgres.sh (make test does)")
+        pytest.fail("PostgreSQL binaries not found: run scripts/ensure-services.sh (make test does)")
     server = ThrowawayPostgres(bin_dir).start()
     yield server
     server.stop()

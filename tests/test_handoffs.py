@@ -210,6 +210,37 @@ def test_idle_handoffs_are_closed_once(database: Database) -> None:
         assert session.get(Handoff, busy).status == "claimed"
 
 
+def test_an_idle_close_arms_both_notices_with_the_close(database: Database) -> None:
+    """The notices are outbox rows written in the closing transaction: a crash after the close loses neither, and
+    a second pass arms nothing more."""
+    from knowledge.handoffs.messages import (
+        IDLE_CLOSED,
+        IDLE_CLOSED_FOR_STAFF,
+        IDLE_CLOSED_FOR_STAFF_TEXT,
+        IDLE_CLOSED_TEXT,
+        close_idle_and_tell,
+        renderers,
+    )
+    from knowledge.models import Notification
+    from knowledge.notifications import prepare
+
+    quiet = _request(database, 11)
+    _staff(database, 501, CONSEILLER, "Bob")
+    claim(database, quiet, 501, NOW)
+    later = NOW + timedelta(hours=25)
+    with database.session() as session:
+        assert [c.handoff_id for c in close_idle_and_tell(session, later, timedelta(hours=24))] == [quiet]
+    with database.session() as session:
+        assert close_idle_and_tell(session, later, timedelta(hours=24)) == []
+        rows = {n.kind: (n.id, n.chat_id) for n in session.scalars(select(Notification)) if "idle" in n.kind}
+    assert {kind: chat for kind, (_, chat) in rows.items()} == {IDLE_CLOSED: 11, IDLE_CLOSED_FOR_STAFF: 501}
+    citizen = prepare(database, rows[IDLE_CLOSED][0], later, renderers())
+    assert citizen is not None and citizen.text == IDLE_CLOSED_TEXT.format(name="Bob")
+    assert [b["payload"] for b in citizen.buttons[0]] == [f"handoff|rate|{quiet}|{n}" for n in range(1, 6)]
+    staff = prepare(database, rows[IDLE_CLOSED_FOR_STAFF][0], later, renderers())
+    assert staff is not None and staff.text == IDLE_CLOSED_FOR_STAFF_TEXT.format(id=quiet, hours=25)
+
+
 def test_the_summary_masks_contacts() -> None:
     from knowledge.citizens.privacy import mask_contacts
 

@@ -99,11 +99,16 @@ def test_the_chosen_commune_without_place_near_offers_france_services(demo: Data
     assert message["keyboard"][0] == [{"title": "Trouver une France services", "url": say.FRANCE_SERVICES_URL}]
 
 
-def test_places_near_a_postcode_with_a_venue_and_the_next_page(demo: Database) -> None:
+def test_places_near_a_postcode_with_their_map_buttons_and_the_next_page(demo: Database) -> None:
     events, messages = run(ActionFindPlace(), tracker("inform_place", "50000"))
     message = custom(messages)
     assert message["text"].startswith("Voici les lieux d'aide au numérique les plus proches de 50000 Saint-Lô :")
-    assert message["venue"]["title"] in message["text"].split("\n\n")[1]
+    assert message["venue"]["title"] in message["text"].split("\n\n")[1]  # sent where it clears a keyboard
+    maps = message["keyboard"][-2]
+    assert [b["title"] for b in maps] == ["📍 Plan 1", "📍 Plan 2", "📍 Plan 3"]
+    with demo.session() as session:
+        first = say.place_pin(session, maps[0]["payload"])
+    assert first is not None and first["title"] in message["text"].split("\n\n")[1]
     more = message["keyboard"][-1][0]
     assert more["title"] == "Plus de lieux" and more["payload"].startswith('/more_places{"latitude":49.1')
     assert events == [
@@ -115,7 +120,7 @@ def test_places_near_a_postcode_with_a_venue_and_the_next_page(demo: Database) -
         tracker("more_places", more["payload"], {"latitude": 49.10996, "longitude": -1.07756, "offset": 3}),
     )
     assert custom(page)["text"].startswith("D'autres lieux près de Saint-Lô (50) :\n\n4. ")
-    assert "venue" not in custom(page)
+    assert [row[0]["title"] for row in custom(page)["keyboard"] if row[0]["title"].startswith("📍")] == ["📍 Plan 4"]
 
 
 def test_a_need_in_the_question_filters_the_places(demo: Database) -> None:

@@ -45,7 +45,7 @@ def test_a_place_with_every_detail() -> None:
         "Prendre rendez-vous : https://rdv.example.org/lieu",
         "Tarif : gratuit",
     ]
-    assert venue(card) == {
+    assert venue(card.place) == {
         "latitude": 49.11,
         "longitude": -1.09,
         "title": "Médiathèque",

@@ -64,6 +64,14 @@ def test_endpoints_point_at_the_action_server_and_a_sql_tracker_store(tmp_path: 
         "db": "passerelle",
         "username": "bot",
         "password": "pw",
-        "window": 200,
+        "window": 60,
     }
     assert path.stat().st_mode & 0o077 == 0, "the file holds a password: owner only"
+
+
+def test_several_rasa_workers_share_a_redis_lock_store(tmp_path: Path) -> None:
+    path = write_endpoints("http://127.0.0.1:5055/webhook", "sqlite:///t.db", tmp_path / "e.yml", lock_store_port=6390)
+    endpoints = yaml.safe_load(path.read_text())
+    assert endpoints["lock_store"] == {"type": "redis", "url": "127.0.0.1", "port": 6390, "db": 0}
+    single = yaml.safe_load(write_endpoints("http://a/webhook", "sqlite:///t.db", tmp_path / "one.yml").read_text())
+    assert "lock_store" not in single  # one worker: Rasa's own in-memory locks

@@ -81,3 +81,47 @@ def test_a_long_reply_keeps_its_map_pin_first_and_its_file_and_buttons_last() ->
     assert replies[-1].document == Document("atelier.ics", b"BEGIN:VCALENDAR")
     assert all(r.document is None and not r.buttons for r in replies[:-1])
     assert replies[-1].buttons[0][0].title == "Plus de lieux"
+
+
+def test_the_paragraphs_rasa_cut_apart_come_back_as_one_message_with_the_last_ones_buttons() -> None:
+    """Rasa sends « a\n\nb » as two messages: the citizen gets one, its paragraphs kept, the buttons at the end."""
+    replies = from_rasa(
+        [
+            {"recipient_id": "1", "text": "Ce message ressemble à une arnaque."},
+            {"recipient_id": "1", "text": "Ne cliquez pas sur le lien."},
+            {"recipient_id": "1", "text": "Arnaques et faux messages", "buttons": [{"title": "OK", "payload": "/ok"}]},
+            {"recipient_id": "1", "text": "Autre chose ?"},
+        ]
+    )
+    assert replies == [
+        Reply(
+            "Ce message ressemble à une arnaque.\n\nNe cliquez pas sur le lien.\n\nArnaques et faux messages",
+            ((Button("OK", "/ok"),),),
+        ),
+        Reply("Autre chose ?"),
+    ]
+
+
+def test_texts_stay_apart_around_a_map_pin_a_file_or_a_location_request() -> None:
+    pin = {"latitude": 49.1, "longitude": -1.1, "title": "EPN", "address": "1 rue Haute, 50000 Saint-Lô"}
+    document = {"filename": "atelier.ics", "content": "BEGIN:VCALENDAR"}
+    replies = from_rasa(
+        [
+            {"recipient_id": "1", "text": "Voici ce que j'ai trouvé."},
+            {"recipient_id": "1", "custom": {"text": "1. EPN", "venue": pin}},  # the pin must come before its text
+            {"recipient_id": "1", "text": "Bonne visite."},  # joins the text after its pin
+            {"recipient_id": "1", "custom": {"text": "Votre rendez-vous", "document": document}},  # file after it
+            {"recipient_id": "1", "text": "Où êtes-vous ?"},  # the file stays right after its text
+        ]
+    )
+    assert [(r.text, r.venue is not None, r.document is not None) for r in replies] == [
+        ("Voici ce que j'ai trouvé.", False, False),
+        ("1. EPN\n\nBonne visite.\n\nVotre rendez-vous", True, True),
+        ("Où êtes-vous ?", False, False),
+    ]
+
+
+def test_texts_too_long_together_stay_apart() -> None:
+    long = "x" * (TELEGRAM_TEXT_LIMIT - 10)
+    replies = from_rasa([{"recipient_id": "1", "text": long}, {"recipient_id": "1", "text": "encore un paragraphe"}])
+    assert [r.text for r in replies] == [long, "encore un paragraphe"]

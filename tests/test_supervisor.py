@@ -154,3 +154,19 @@ def test_sigterm_stops_everything_cleanly(tmp_path: Path) -> None:
     threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGTERM)).start()
     assert supervisor.run() == 0
     assert all(s.process.returncode == -signal.SIGTERM for s in supervisor.services)  # type: ignore[union-attr]
+
+
+def test_redis_is_probed_by_a_connection_and_its_absence_is_explained(tmp_path: Path) -> None:
+    import socket
+
+    from bot.services.processes import redis_server
+    from bot.services.supervisor import probe
+    from bot.settings import Settings
+
+    with socket.create_server(("127.0.0.1", 0)) as listening:
+        assert probe(f"tcp://127.0.0.1:{listening.getsockname()[1]}", timeout=1) is True
+    assert probe(f"tcp://127.0.0.1:{free_port()}", timeout=1) is False
+    assert probe(None, timeout=1) is None
+    settings = Settings(rasa_workers=2, redis_bin=str(tmp_path / "no-redis-here"))  # type: ignore[call-arg]
+    with pytest.raises(ServiceFailed, match=r"RASA_WORKERS=2 needs Redis.*apt-get install redis-server"):
+        redis_server(settings)

@@ -39,20 +39,31 @@ def run_check(database_url: str, turns: int, window: int, tmp_path: Path) -> dic
 def test_a_long_conversation_is_read_back_as_a_window_with_its_slots(database_url: str, tmp_path: Path) -> None:
     turns, window = 1000, 200
     findings = run_check(database_url, turns, window, tmp_path)
-    # The first action_listen, session start, slot, 4 events a turn, one slot in the middle: each stored once.
-    assert findings["stored_after_first_save"] == 3 + 4 * turns + 1
+    # The first action_listen, session start, slot, 4 events a turn, a slot at each turn of the first half and one
+    # in the middle: each stored once.
+    stored = 3 + 4 * turns + turns // 2 + 1
+    assert findings["stored_after_first_save"] == stored
     assert findings["events_in_memory"] == window
     # Slots set long before the window are still known.
     assert findings["last_location"] == {"commune": "Lille"}
     assert findings["looking_for"] == "atelier"
     assert findings["latest_message"] == f"message {turns - 1}"
+    # Of the 500 slot events before the window, only the state they leave is read back: the session's start and the
+    # last value of each slot, whatever the conversation's length.
+    assert findings["replayed_state"] == ["session_started", "slot", "slot"]
+    # A reset long before the window still undoes the slots set before it, not those set after.
+    assert findings["after_reset"] == {
+        "last_location": None,
+        "looking_for": "atelier",
+        "replayed_state": ["reset_slots", "slot"],
+    }
     # The new turn is stored once, after the others, though the tracker in memory held only a window.
-    assert findings["stored_after_new_turn"] == 3 + 4 * turns + 1 + 2
+    assert findings["stored_after_new_turn"] == stored + 2
     assert findings["last_two"] == ["encore une question", "action_listen"]
     assert findings["new_sender_stored"] == 2  # a new conversation: action_listen and its first message
 
 
 def test_a_short_conversation_is_read_back_whole(tmp_path: Path) -> None:
     findings = run_check(f"sqlite:///{tmp_path / 'tracker.db'}", 10, 200, tmp_path)
-    assert findings["events_in_memory"] == 3 + 4 * 10 + 1
+    assert findings["events_in_memory"] == 3 + 4 * 10 + 10 // 2 + 1
     assert findings["looking_for"] == "atelier"

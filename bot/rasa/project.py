@@ -7,6 +7,7 @@ import logging
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import yaml
 from sqlalchemy.engine import make_url
@@ -24,8 +25,11 @@ GENERATED_DOMAIN = NLU_DIR / "domain" / "generated_faq.yml"
 
 RASA_VERSION = "3.6.21"
 TRACKER_STORE = "stores.windowed_sql.WindowedSQLTrackerStore"
-TRACKER_WINDOW = 200
-"""Events of a conversation Rasa reads back for each message (about 30 turns), whatever its length."""
+TRACKER_WINDOW = 60
+"""Events of a conversation Rasa reads back for each message, whatever its length: about 12 turns, more than the
+policies' memory (5 turns) and the 10 messages actions/handoffs.py looks back on for a person in danger. Each event
+more costs every message (read, replayed, sent to the action server): 120 made Rasa saturate 2 cores at 30
+messages a second once conversations filled their window (bench/throughput.py)."""
 _PROJECT_ARGS = ["--config", "config.yml", "--domain", "domain", "--data", "data"]
 _HEADER = "# Generated from knowledge/fiches by `passerelle nlu build`. Do not edit: edit the fiches.\n"
 
@@ -111,9 +115,12 @@ def validate(rasa_bin: str) -> None:
     _run([rasa_bin, "data", "validate", "--fail-on-warnings", *_PROJECT_ARGS], "data validation")
 
 
-def write_endpoints(action_server_url: str, tracker_store_url: str, path: Path) -> Path:
-    """The endpoints file Rasa runs with: our action server and a persistent SQL tracker store that reads back a
-    bounded window of each conversation (nlu/stores/windowed_sql.py)."""
+def write_endpoints(
+    action_server_url: str, tracker_store_url: str, path: Path, lock_store_port: int | None = None
+) -> Path:
+    """The endpoints file Rasa runs with: our action server, a persistent SQL tracker store that reads back a
+    bounded window of each conversation (nlu/stores/windowed_sql.py), and with several workers Rasa's Redis lock
+    store on `lock_store_port` (one message of a conversation at a time, whichever worker gets it)."""
     url = make_url(tracker_store_url)
     if url.get_backend_name() == "sqlite":
         tracker = {"type": TRACKER_STORE, "dialect": "sqlite", "db": url.database}
@@ -131,7 +138,10 @@ def write_endpoints(action_server_url: str, tracker_store_url: str, path: Path) 
             tracker["query"] = {"host": url.query["host"]}
     tracker["window"] = TRACKER_WINDOW
     path.parent.mkdir(parents=True, exist_ok=True)
-    _write_yaml(path, {"action_endpoint": {"url": action_server_url}, "tracker_store": tracker}, header="")
+    endpoints: dict[str, Any] = {"action_endpoint": {"url": action_server_url}, "tracker_store": tracker}
+    if lock_store_port is not None:
+        endpoints["lock_store"] = {"type": "redis", "url": "127.0.0.1", "port": lock_store_port, "db": 0}
+    _write_yaml(path, endpoints, header="")
     path.chmod(0o600)
     return path
 

@@ -8,9 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from bot.services.supervisor import describe_exit
+from bot.services.supervisor import describe_exit, probe
 
 RUNNING, DEGRADED, NOT_RUNNING = 0, 1, 3
 """Exit codes, as systemd's `status` uses them: 0 all up, 1 something is down, 3 not running."""
@@ -29,13 +27,8 @@ def pid_alive(pid: int | None) -> bool:
 
 
 def answers(url: str | None) -> bool | None:
-    """Whether a service's health URL answers 200 (None when it has none)."""
-    if not url:
-        return None
-    try:
-        return httpx.get(url, timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
+    """Whether a service's health URL answers (None when it has none)."""
+    return probe(url, timeout=2)
 
 
 def read_status(path: Path) -> dict[str, Any] | None:

@@ -76,6 +76,24 @@ def describe_exit(status: int | None) -> str:
     return f"exited with code {status}"
 
 
+def probe(url: str | None, timeout: float) -> bool | None:
+    """Whether a service answers: an HTTP URL with 200, a tcp://host:port by accepting a connection (Redis). None
+    when the service has nothing to ask."""
+    if not url:
+        return None
+    if url.startswith("tcp://"):
+        host, _, port = url.removeprefix("tcp://").rpartition(":")
+        try:
+            socket.create_connection((host, int(port)), timeout=timeout).close()
+        except OSError:
+            return False
+        return True
+    try:
+        return httpx.get(url, timeout=timeout).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 def free_port() -> int:
     """A TCP port free on the loopback interface right now."""
     with socket.socket() as sock:
@@ -253,12 +271,7 @@ class Supervisor:
         self._stopping.set()
 
     def _is_ready(self, service: Service) -> bool:
-        if not service.ready_url:
-            return True
-        try:
-            return httpx.get(service.ready_url, timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
+        return probe(service.ready_url, timeout=1) is not False
 
     def _wait_ready(self, service: Service) -> None:
         deadline = time.monotonic() + service.ready_timeout

@@ -44,13 +44,12 @@ from knowledge.handoffs.messages import (
     BACK_TO_BOT_TEXT,
     CLAIMED_TEXT,
     CLOSED_TEXT,
-    IDLE_CLOSED_FOR_STAFF_TEXT,
-    IDLE_CLOSED_TEXT,
     STILL_WAITING_TEXT,
     THANKS_TEXT,
     Relayed,
     claim_buttons,
     close_buttons,
+    close_idle_and_tell,
     hand_back,
     new_handoff_text,
     rating_buttons,
@@ -65,7 +64,6 @@ from knowledge.handoffs.tickets import (
     claim,
     claimed_by,
     close,
-    close_idle,
     handoff_for_reply,
     open_handoff,
     rate,
@@ -401,20 +399,15 @@ class HandoffRelay:
         job_queue.run_repeating(self._close_idle, 300, first=30, name=IDLE_JOB, data=idle, job_kwargs=job_kwargs)
 
     async def _close_idle(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Both notices are outbox rows armed with the close, so the outbox sends them (within seconds)."""
         idle: timedelta = context.job.data
 
         def run() -> list[IdleClosed]:
             with self.database.session() as session:
-                return close_idle(session, datetime.now(UTC), idle)
+                return close_idle_and_tell(session, datetime.now(UTC), idle)
 
         for item in await asyncio.to_thread(run):
             log.info("Handoff %s closed after %s of silence", item.handoff_id, idle)
-            text = IDLE_CLOSED_TEXT.format(name=item.conseiller_name or "le conseiller")
-            await self._tell(context, item.citizen_chat_id, text, rating_buttons(item.handoff_id))
-            hours = int(idle.total_seconds() // 3600)
-            await self._tell(
-                context, item.conseiller_user_id, IDLE_CLOSED_FOR_STAFF_TEXT.format(id=item.handoff_id, hours=hours)
-            )
 
     # --- helpers ------------------------------------------------------------------------------------------
 

@@ -22,7 +22,6 @@ from telegram import (
 from telegram.constants import ChatAction
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     CallbackQueryHandler,
     CommandHandler,
@@ -47,9 +46,11 @@ from bot.telegram.forget import Forget
 from bot.telegram.nightly import schedule_nightly_imports
 from bot.telegram.outbox import schedule_outbox
 from bot.telegram.overdue import schedule_overdue_sweep
+from bot.telegram.ratelimit import MessageRateLimiter
 from bot.telegram.retention import schedule_retention_purge
 from knowledge.citizens.conversations import Contact
 from knowledge.db import Database
+from knowledge.places.messages import MAP_PAYLOAD
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,8 @@ class TelegramFront:
     def __init__(self, dialogue: Dialogue) -> None:
         self.dialogue = dialogue
         self.payloads = CallbackPayloads()
+        self.location_keyboards: set[int] = set()
+        """Chats shown « 📍 Partager ma position » (a reply keyboard), until a message of the bot takes it away."""
 
     def register(self, application: Application) -> None:
         private = filters.ChatType.PRIVATE  # groups (the staff group) are handled elsewhere, never by the dialogue
@@ -124,7 +127,8 @@ class TelegramFront:
             await query.answer(EXPIRED_BUTTON_TEXT, show_alert=True)
             return
         await query.answer()
-        await self._mark_choice(query.message, query.data or "")
+        if not payload.startswith(MAP_PAYLOAD):  # a map pin leaves the places and their other buttons as they are
+            await self._mark_choice(query.message, query.data or "")
         await self._answer(update, context, payload=payload)
 
     async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -185,8 +189,15 @@ class TelegramFront:
             await asyncio.sleep(4.5)
 
     async def send(self, bot: Bot, chat_id: int, reply: Reply) -> None:
-        """A reply: its map pin first, then its text and buttons, then its file."""
-        if reply.venue is not None:
+        """A reply: its map pin first, then its text and buttons, then its file.
+
+        One answer is one message where it can be (Telegram lets a bot send about 30 a second in all): a pin that
+        comes with a text is sent only when it also takes away the « 📍 Partager ma position » keyboard shown just
+        before (a message has room for one keyboard, and the text's are its buttons); otherwise « 📍 Plan 1 »
+        sends it to whoever asks."""
+        markup = self.markup(reply)
+        clear_keyboard = chat_id in self.location_keyboards and not reply.request_location
+        if reply.venue is not None and (not reply.text or (clear_keyboard and markup is not None)):
             venue = reply.venue
             await bot.send_venue(
                 chat_id,
@@ -196,7 +207,14 @@ class TelegramFront:
                 address=venue.address,
                 reply_markup=ReplyKeyboardRemove(),
             )
-        await bot.send_message(chat_id, reply.text, reply_markup=self.markup(reply))
+            self.location_keyboards.discard(chat_id)
+        elif clear_keyboard and markup is None and reply.text:
+            markup = ReplyKeyboardRemove()
+            self.location_keyboards.discard(chat_id)
+        if reply.request_location:
+            self.location_keyboards.add(chat_id)
+        if reply.text:
+            await bot.send_message(chat_id, reply.text, reply_markup=markup)
         if reply.document is not None:
             document = reply.document
             await bot.send_document(chat_id, InputFile(document.content, filename=document.filename))
@@ -242,7 +260,7 @@ def build_application(settings: Settings) -> Application:
         .base_url(settings.telegram_base_url)
         .base_file_url(settings.telegram_base_file_url)
         .defaults(Defaults(tzinfo=ZoneInfo("Europe/Paris")))
-        .rate_limiter(AIORateLimiter(max_retries=2))
+        .rate_limiter(MessageRateLimiter(max_retries=2))
         .concurrent_updates(PerChatUpdateProcessor())
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)

@@ -7,13 +7,20 @@ is told and the request is posted again, through the outbox, in the same transac
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from knowledge.citizens.privacy import mask_sensitive
-from knowledge.handoffs.tickets import OUTCOMES, available_conseillers, queue_position, requeue_claimed
+from knowledge.handoffs.tickets import (
+    OUTCOMES,
+    IdleClosed,
+    available_conseillers,
+    close_idle,
+    queue_position,
+    requeue_claimed,
+)
 from knowledge.models import Handoff, Notification, StaffMember
 from knowledge.notifications import Outgoing, Renderer, add_notification
 from knowledge.places.hours import hours_status
@@ -24,6 +31,10 @@ UNCLAIMED_HANDOFF = "handoff_unclaimed"
 REQUEUED_HANDOFF = "handoff_requeued"
 """The request posted again after its conseiller left: `handoff_requeued:<round>` to the staff group,
 `handoff_requeued:<round>:<member id>` to each conseiller who said /dispo (one row per kind and handoff)."""
+IDLE_CLOSED = "handoff_idle_closed"
+"""The citizen of a request closed after a long silence is told, with the rating buttons."""
+IDLE_CLOSED_FOR_STAFF = "handoff_idle_closed_staff"
+"""Its conseiller is told too (privately)."""
 CONSEILLER_GONE = "handoff_gone"
 """The citizen told that their conseiller is no longer available: `handoff_gone:<round>`."""
 SUMMARY_LINES = 5
@@ -159,6 +170,17 @@ def hand_back(session: Session, member_id: int, staff_chat_id: int | None, now: 
     return handoffs
 
 
+def close_idle_and_tell(session: Session, now: datetime, idle: timedelta) -> list[IdleClosed]:
+    """Close the claimed handoffs silent for `idle` and arm, in the same transaction, the notices to the citizen and
+    to the conseiller: a crash or a failed send after the close loses neither (the outbox retries them)."""
+    closed = close_idle(session, now, idle)
+    for item in closed:
+        add_notification(session, IDLE_CLOSED, item.handoff_id, item.citizen_chat_id, now, now)
+        if item.conseiller_user_id is not None:
+            add_notification(session, IDLE_CLOSED_FOR_STAFF, item.handoff_id, item.conseiller_user_id, now, now)
+    return closed
+
+
 def _requeue_round(session: Session, handoff_id: int) -> int:
     """1 for the first time a handoff goes back to the queue, 2 for the second…: notifications are unique per kind
     and handoff, so each round has its own kinds."""
@@ -245,6 +267,32 @@ def render_conseiller_gone(session: Session, notification: Notification, now: da
     return Outgoing(notification.chat_id or 0, REQUEUED_TEXT.format(position=position, suffix=ordinal_suffix(position)))
 
 
+def _idle_closed(session: Session, notification: Notification) -> Handoff | None:
+    handoff = session.get(Handoff, notification.ref_id)
+    if handoff is None or handoff.status != "closed" or handoff.outcome != "sans_suite":
+        return None
+    return handoff
+
+
+def render_idle_closed(session: Session, notification: Notification, now: datetime) -> Outgoing | None:
+    """The citizen learns that the silent conversation is closed, and may rate it."""
+    handoff = _idle_closed(session, notification)
+    if handoff is None:
+        return None
+    text = IDLE_CLOSED_TEXT.format(name=handoff.conseiller_name or "le conseiller")
+    return Outgoing(notification.chat_id or 0, text, rating_buttons(handoff.id))
+
+
+def render_idle_closed_for_staff(session: Session, notification: Notification, now: datetime) -> Outgoing | None:
+    """The conseiller learns that their request was closed, and after how long a silence."""
+    handoff = _idle_closed(session, notification)
+    if handoff is None:
+        return None
+    silence = (handoff.closed_at or now) - handoff.last_activity_at
+    hours = int(silence.total_seconds() // 3600)
+    return Outgoing(notification.chat_id or 0, IDLE_CLOSED_FOR_STAFF_TEXT.format(id=handoff.id, hours=hours))
+
+
 def claim_buttons(handoff_id: int) -> list[list[dict[str, str]]]:
     return [[{"title": "Prendre en charge", "payload": f"handoff|claim|{handoff_id}"}]]
 
@@ -267,4 +315,6 @@ def renderers() -> dict[str, Renderer]:
         UNCLAIMED_HANDOFF: render_unclaimed,
         REQUEUED_HANDOFF: render_requeued,
         CONSEILLER_GONE: render_conseiller_gone,
+        IDLE_CLOSED: render_idle_closed,
+        IDLE_CLOSED_FOR_STAFF: render_idle_closed_for_staff,
     }

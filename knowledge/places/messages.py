@@ -13,8 +13,11 @@ import re
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from knowledge.ateliers.signups import AtelierView
 from knowledge.french import short_day, when
+from knowledge.models import Place
 from knowledge.places.catalogue import postal_address, split_values
 from knowledge.places.communes import Commune
 from knowledge.places.search import MAX_DISTANCE_KM, AtelierNearby, PlaceCard
@@ -113,8 +116,32 @@ def more_button(latitude: float, longitude: float, offset: int, service_code: in
     return {"title": "Plus de lieux", "payload": "/more_places{" + ",".join(parts) + "}"}
 
 
-def venue(card: PlaceCard) -> dict[str, Any]:
-    place = card.place
+MAP_PAYLOAD = "map|"
+"""« 📍 Plan 2 »: the pin of a place on a map, sent by the bot itself (bot/dialogue.py), never through Rasa."""
+PLACE_GONE_TEXT = "Ce lieu n'est plus dans la liste des lieux d'aide. Cherchez à nouveau un lieu près de chez vous."
+
+
+def map_buttons(first_number: int, shown: list[PlaceCard]) -> list[dict[str, str]]:
+    """One row: « 📍 Plan 1 », « 📍 Plan 2 »… for the numbered places of the answer. A pin is sent only to whoever
+    asks for it: one message per answer otherwise, under Telegram's 30 messages a second."""
+    return [
+        {"title": f"📍 Plan {number}", "payload": f"{MAP_PAYLOAD}{card.place.id}"}
+        for number, card in enumerate(shown, start=first_number)
+    ]
+
+
+def place_pin(session: Session, payload: str) -> dict[str, Any] | None:
+    """The map pin behind a « Plan » button: latitude, longitude, title and address of a place still listed; None
+    for a place gone since, or a payload that names none."""
+    place_id = payload.removeprefix(MAP_PAYLOAD)
+    place = session.get(Place, int(place_id)) if place_id.isdigit() else None
+    if place is None or place.retired_at is not None:
+        return None
+    return venue(place)
+
+
+def venue(place: Place) -> dict[str, Any]:
+    """A place's map pin: latitude, longitude, title and address."""
     return {
         "latitude": place.latitude,
         "longitude": place.longitude,

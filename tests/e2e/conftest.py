@@ -3,14 +3,19 @@ unmodified against our fake Telegram Bot API server. Started once per test sessi
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import os
+import signal
+import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from bot.rasa.project import TrainingError, current_model
-from bot.services.processes import action_server, bot_process, rasa_server
+from bot.services.processes import action_server, bot_process, rasa_server, redis_server
 from bot.services.supervisor import Supervisor, free_port
 from bot.settings import Settings
 from bot.tools.data_commands import ensure_kits, ensure_places
@@ -41,6 +46,8 @@ def services_settings(e2e_dir: Path) -> Settings:
         action_server_url=f"http://127.0.0.1:{free_port()}/webhook",
         telegram_token=None,
         staff_chat_id=STAFF_GROUP,
+        rasa_workers=2,  # as deployed on 2 cores: Rasa's Sanic workers share a Redis lock store
+        redis_port=free_port(),
     )
     upgrade(settings.database_url)
     ensure_places(settings)  # the demo places and ateliers, as `make run` loads them
@@ -57,8 +64,9 @@ def supervisor(e2e_dir: Path) -> Iterator[Supervisor]:
 
 @pytest.fixture(scope="session")
 def services(supervisor: Supervisor, services_settings: Settings, e2e_dir: Path) -> Settings:
-    """The action server and the Rasa server, running."""
+    """The action server, Redis (Rasa's lock store) and the Rasa server with its two workers, running."""
     supervisor.start(action_server(services_settings))
+    supervisor.start(redis_server(services_settings))
     supervisor.start(rasa_server(services_settings, endpoints_path=e2e_dir / "endpoints.yml"))
     return services_settings
 
@@ -127,3 +135,21 @@ def start_bot(supervisor: Supervisor, settings: Settings, telegram: FakeTelegram
     polls = telegram.polls
     supervisor.start(bot_process(settings))
     telegram.wait_for_polling(timeout=60, after=polls)
+
+
+def kill_service_group(supervisor: Supervisor, name: str, port: int | None = None) -> None:
+    """SIGKILL a whole service: its process and its children (the action server's Sanic workers, which outlive
+    their parent and keep serving if only the parent dies); then wait until `port` no longer accepts connections."""
+    old = next(s for s in supervisor.services if s.name == name and s.process and s.process.poll() is None)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(old.process.pid, signal.SIGKILL)  # each service runs in its own session (process group)
+    old.process.wait(20)
+    supervisor.services.remove(old)
+    deadline = time.monotonic() + 20
+    while port is not None:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+        except OSError:
+            return
+        assert time.monotonic() < deadline, f"{name}: port {port} still answers after SIGKILL"
+        time.sleep(0.1)

@@ -84,7 +84,7 @@ def test_console_finds_a_place_by_postcode_and_signs_up(services: Settings) -> N
     out = result.stdout
     assert "Tapez un numéro" not in out, "a postcode is text, not a button number"
     assert "Passerelle > Voici les lieux d'aide au numérique les plus proches de 50000 Saint-Lô" in out
-    assert "\n📍 " in out
+    assert "\n📍 " in out and "] 📍 Plan 1" in out  # the nearest place's pin; each place's on demand
     assert "Passerelle > C'est noté. Vous êtes inscrit(e) :" in out
     assert "Fichier enregistré : " in out and out.split("Fichier enregistré : ")[1].split()[0].endswith(".ics")
 

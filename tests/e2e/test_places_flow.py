@@ -23,14 +23,22 @@ def share_location(telegram: FakeTelegram, chat_id: int, latitude: float, longit
     return telegram.wait_until_quiet(chat_id, since=mark)
 
 
-def places_answer(messages: list[dict]) -> tuple[dict, dict]:
-    """The venue (map pin) of the nearest place, then the text with the places."""
-    venue, text = messages
-    assert "venue" in venue, messages
-    return venue, text
+def places_answer(messages: list[dict]) -> dict:
+    """One message: the places, with « 📍 Plan 1 », « 📍 Plan 2 »… to see each on a map."""
+    (text,) = messages
+    assert "📍 Plan 1" in button_titles(text), messages
+    return text
 
 
-def test_sharing_a_location_gives_three_places_and_a_map_pin(
+def places_after_the_location_keyboard(messages: list[dict]) -> tuple[dict, dict]:
+    """After « Où êtes-vous ? » and its « 📍 Partager ma position » keyboard: the nearest place's pin, which takes
+    the keyboard away, then the places."""
+    pin, text = messages
+    assert "venue" in pin and "📍 Plan 1" in button_titles(text), messages
+    return pin, text
+
+
+def test_sharing_a_location_gives_three_places_each_with_its_map_pin(
     bot: Settings, telegram: FakeTelegram, chat_id: int
 ) -> None:
     (asked,) = say(telegram, chat_id, "/start")
@@ -39,14 +47,21 @@ def test_sharing_a_location_gives_three_places_and_a_map_pin(
     keyboard = telegram.reply_keyboard(chat_id)
     assert keyboard is not None and keyboard["keyboard"][0][0]["request_location"] is True
 
-    venue, answer = places_answer(share_location(telegram, chat_id, *SAINT_LO))
+    first, answer = places_after_the_location_keyboard(share_location(telegram, chat_id, *SAINT_LO))
+    assert telegram.reply_keyboard(chat_id) is None
 
     assert answer["text"].startswith("Voici les lieux d'aide au numérique les plus proches de Saint-Lô (50)")
     for number in ("1. ", "2. ", "3. "):
         assert f"\n\n{number}" in answer["text"]
-    assert venue["venue"]["title"] in answer["text"].split("\n\n")[1]
     assert "Ouvert maintenant" in answer["text"] or "Fermé" in answer["text"]
     assert "Plus de lieux" in button_titles(answer)
+    assert answer["text"].split("\n\n")[1].startswith(f"1. {first['venue']['title']}")
+    for number in (2, 3):  # the pin of the place asked for; the places and their buttons stay as they were
+        (pin,) = press(telegram, chat_id, answer, f"📍 Plan {number}")
+        assert "venue" in pin and "text" not in pin, pin
+        block = answer["text"].split("\n\n")[number]
+        assert block.startswith(f"{number}. {pin['venue']['title']}") and pin["venue"]["address"] in block
+        assert abs(pin["venue"]["location"]["latitude"] - SAINT_LO[0]) < 0.5
 
     more = say_more(telegram, chat_id, answer)
     assert "\n\n4. " in more["text"] and "\n\n1. " not in more["text"]
@@ -59,13 +74,13 @@ def say_more(telegram: FakeTelegram, chat_id: int, answer: dict) -> dict:
 
 def test_a_postcode_typed_after_the_question_gives_places(bot: Settings, telegram: FakeTelegram, chat_id: int) -> None:
     say(telegram, chat_id, "je cherche de l'aide près de chez moi")
-    venue, answer = places_answer(say(telegram, chat_id, "50000"))
+    pin, answer = places_after_the_location_keyboard(say(telegram, chat_id, "50000"))
     assert "50000 Saint-Lô" in answer["text"]
-    assert venue["venue"]["address"].endswith("Saint-Lô")
+    assert pin["venue"]["address"].endswith("Saint-Lô") and telegram.reply_keyboard(chat_id) is None
 
 
 def test_a_commune_in_the_question_is_understood(bot: Settings, telegram: FakeTelegram, chat_id: int) -> None:
-    _venue, answer = places_answer(say(telegram, chat_id, "je cherche un lieu pour mes impôts à cherbourg"))
+    answer = places_answer(say(telegram, chat_id, "je cherche un lieu pour mes impôts à cherbourg"))
     assert "Cherbourg-en-Cotentin (50)" in answer["text"]
     assert "Aide aux démarches administratives" in answer["text"]
 

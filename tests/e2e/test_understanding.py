@@ -53,12 +53,14 @@ def test_a_question_gets_its_fiche(
     assert fiche is not None
     assert question.lower() not in {q.lower() for q in fiche.questions}
 
-    answers = say(telegram, chat_id, question)
+    (answer,) = say(telegram, chat_id, question)
 
-    # A received scam gets the warning first (tests/e2e/test_telegram.py), then the fiche.
-    assert len(answers) == (2 if topic == "arnaques" else 1)
-    answer = answers[-1]
-    assert answer["text"] == f"{fiche.title}\n\n{fiche.short_answer}"
+    # A received scam gets the warning first (tests/e2e/test_telegram.py), then the fiche, in the same message.
+    if topic == "arnaques":
+        assert answer["text"].startswith("Ce message ressemble à une arnaque")
+        assert answer["text"].endswith(f"\n\n{fiche.title}\n\n{fiche.short_answer}")
+    else:
+        assert answer["text"] == f"{fiche.title}\n\n{fiche.short_answer}"
     assert button_titles(answer) == ["Voir les étapes", "Lien officiel", "Ça a marché ?"]
 
 

@@ -9,8 +9,29 @@ import sys
 import time
 
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
+from rasa.shared.core.events import (
+    ActionExecuted,
+    AllSlotsReset,
+    BotUttered,
+    SessionStarted,
+    SlotSet,
+    UserUttered,
+)
+from stores import windowed_sql
 from stores.windowed_sql import WindowedSQLTrackerStore
+
+replayed: list[list[str]] = []
+"""The state events older than the window that each read replayed (their types)."""
+_latest_state = windowed_sql._latest_state
+
+
+def _recording(rows: list) -> list:
+    kept = _latest_state(rows)
+    replayed.append([row.type_name for row in kept])
+    return kept
+
+
+windowed_sql._latest_state = _recording
 
 DOMAIN = Domain.from_yaml(
     """
@@ -36,6 +57,8 @@ async def main(endpoint: dict[str, object], turns: int, window: int) -> dict[str
         tracker.update(ActionExecuted("action_answer_faq", timestamp=stamp))
         tracker.update(BotUttered(f"answer {turn}", timestamp=stamp))
         tracker.update(ActionExecuted("action_listen", timestamp=stamp))
+        if turn < turns // 2:  # a slot set at every turn of the first half: only its last value counts
+            tracker.update(SlotSet("looking_for", f"lieu {turn}", timestamp=stamp))
         if turn == turns // 2:
             tracker.update(SlotSet("looking_for", "atelier", timestamp=stamp))
     await store.save(tracker)
@@ -49,6 +72,7 @@ async def main(endpoint: dict[str, object], turns: int, window: int) -> dict[str
         "last_location": loaded.get_slot("last_location"),
         "looking_for": loaded.get_slot("looking_for"),
         "latest_message": loaded.latest_message.text if loaded.latest_message else None,
+        "replayed_state": replayed[-1] if replayed else [],
     }
     # One more turn on the windowed tracker, saved twice as Rasa may do: stored once, in order.
     loaded.update(UserUttered("encore une question"))
@@ -59,7 +83,30 @@ async def main(endpoint: dict[str, object], turns: int, window: int) -> dict[str
     findings["stored_after_new_turn"] = len(rows)
     findings["last_two"] = [json.loads(data).get("text") or json.loads(data).get("name") for _, data in rows[-2:]]
     findings["new_sender_stored"] = await _new_sender(store)
+    findings["after_reset"] = await _reset_before_the_window(store, turns)
     return findings
+
+
+async def _reset_before_the_window(store: WindowedSQLTrackerStore, turns: int) -> dict[str, object]:
+    """Slots reset long ago stay reset; a slot set after the reset keeps its value."""
+    tracker = await store.get_or_create_tracker("reset")
+    start = time.time() - 3600
+    tracker.update(SessionStarted(timestamp=start))
+    tracker.update(SlotSet("last_location", {"commune": "Lille"}, timestamp=start))
+    tracker.update(AllSlotsReset(timestamp=start))
+    tracker.update(SlotSet("looking_for", "atelier", timestamp=start))
+    for turn in range(turns):
+        tracker.update(UserUttered(f"message {turn}", timestamp=start + 1 + turn))
+        tracker.update(ActionExecuted("action_listen", timestamp=start + 1 + turn))
+    await store.save(tracker)
+    reads = len(replayed)
+    loaded = await store.retrieve("reset")
+    assert loaded is not None
+    return {
+        "last_location": loaded.get_slot("last_location"),
+        "looking_for": loaded.get_slot("looking_for"),
+        "replayed_state": replayed[-1] if len(replayed) > reads else None,  # None: the window held it all
+    }
 
 
 async def _new_sender(store: WindowedSQLTrackerStore) -> int:
