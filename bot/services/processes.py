@@ -39,6 +39,7 @@ def redis_server(settings: Settings) -> Service:
             "RASA_WORKERS=1"
         )
     port = str(settings.redis_port)
+    VAR_DIR.mkdir(parents=True, exist_ok=True)  # its working directory (it writes nothing there: no --save)
     return Service(
         name="redis",
         argv=[settings.redis_bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
