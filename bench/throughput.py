@@ -37,7 +37,8 @@ mean and the peak (over 5 s) in % of one core; "other processes" is what the res
 --database postgresql, a throwaway PostgreSQL server (tests/postgres.py) holds both databases and is measured too.
 
 --no-rate-limit is a what-if: the bot runs with python-telegram-bot's AIORateLimiter overall limit (30 Bot API
-calls a second, chat actions included) lifted, to see what the rest of the pipeline can do. Not the product.
+calls a second; chat actions are not counted, bot/telegram/ratelimit.py) lifted, to see what the rest of the
+pipeline can do. Not the product.
 
     .venv/bin/python bench/throughput.py                                   # the requirement: 30/s, 300 s, 200 chats
     .venv/bin/python bench/throughput.py --duration 30 --chats 50 --long-history 200 --skip-restarts   # quick

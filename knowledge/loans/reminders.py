@@ -176,7 +176,7 @@ def render_pickup(session: Session, notification: Notification, now: datetime) -
         f"{loan_summary(booking)}\nAdresse : {booking.kit.lender.site}\n"
         "Vous ne pouvez plus venir ? Annulez pour libérer le matériel."
     )
-    buttons = [[{"title": "Annuler ce prêt", "payload": f'/kit_cancel{{"loan":{booking.id}}}'}]]
+    buttons = [[{"title": "Annuler ce prêt", "payload": f"loan|cancel|{booking.id}"}]]  # as in /mes_prets
     return Outgoing(notification.chat_id or 0, text, buttons)
 
 
