@@ -8,6 +8,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 from bot.settings import ConfigurationError, Settings, load_settings
@@ -100,6 +101,11 @@ def _parser() -> argparse.ArgumentParser:
     staff.add_argument("--commune", default="", help="the structure's commune, when it is created")
     staff.add_argument("--days", type=int, default=7, help="days the link stays valid (default 7)")
     staff.add_argument("--place", help="the structure's place id in the national data (its ateliers are its own)")
+    report = add("report", _report, "the steering committee's indicators over a period (Markdown or CSV)")
+    report.add_argument("--from", dest="first", type=_day, required=True, metavar="YYYY-MM-DD", help="first day")
+    report.add_argument("--to", dest="last", type=_day, required=True, metavar="YYYY-MM-DD", help="last day")
+    report.add_argument("--format", choices=["md", "csv"], default="md", help="md (default) or csv")
+    report.add_argument("--output", type=Path, metavar="FILE", help="write there instead of standard output")
     return parser
 
 
@@ -225,6 +231,18 @@ def _staff(settings: Settings, args: argparse.Namespace) -> int:
     from bot.tools import staff_commands
 
     return staff_commands.invite(settings, args.role, args.structure, args.commune, args.days, args.place)
+
+
+def _day(value: str) -> date:
+    from bot.tools.report import day
+
+    return day(value)
+
+
+def _report(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.tools.report import report
+
+    return report(settings, args.first, args.last, args.format, args.output)
 
 
 if __name__ == "__main__":
