@@ -500,7 +500,7 @@ class Pipeline:
         when only it is killed, keep the port and answer /health, and a new action server cannot bind."""
         old = next(s for s in self.supervisor.services if s.name == name and s.process and s.process.poll() is None)
         assert old.process is not None
-        os.killpg(old.process.pid, signal.SIGKILL)
+        self.supervisor.signal(old, signal.SIGKILL)
         old.process.wait(20)
         self.supervisor.services.remove(old)
         deadline = time.monotonic() + 10

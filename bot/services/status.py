@@ -26,11 +26,6 @@ def pid_alive(pid: int | None) -> bool:
     return True
 
 
-def answers(url: str | None) -> bool | None:
-    """Whether a service's health URL answers (None when it has none)."""
-    return probe(url, timeout=2)
-
-
 def read_status(path: Path) -> dict[str, Any] | None:
     """The supervisor's state file, checked against the processes that really run."""
     try:
@@ -41,7 +36,7 @@ def read_status(path: Path) -> dict[str, Any] | None:
     supervisor["alive"] = supervisor["state"] == "running" and pid_alive(supervisor["pid"])
     for service in state["services"]:
         service["alive"] = supervisor["alive"] and pid_alive(service["pid"])
-        service["answers"] = answers(service.get("ready_url")) if service["alive"] else False
+        service["answers"] = probe(service.get("ready_url"), timeout=2) if service["alive"] else False
         if not supervisor["alive"]:
             service["state"] = "stopped"
     return state

@@ -155,14 +155,14 @@ class Supervisor:
             process = service.process
             if process is not None and process.poll() is None:
                 log.info("Stopping %s…", service.name)
-                self._signal(service, signal.SIGINT if service.interactive else signal.SIGTERM)
+                self.signal(service, signal.SIGINT if service.interactive else signal.SIGTERM)
                 try:
                     process.wait(timeout)
                 except subprocess.TimeoutExpired:
                     log.warning("%s did not stop in %.0f s; killing it", service.name, timeout)
                     process.kill()
                     process.wait()
-            self._signal(service, signal.SIGKILL)  # what the service left behind (e.g. a Sanic worker)
+            self.signal(service, signal.SIGKILL)  # what the service left behind (e.g. a Sanic worker)
             service.state, service.since = "stopped", datetime.now(UTC)
         self._write_status(stopped=True)
 
@@ -197,7 +197,7 @@ class Supervisor:
             return 0
         return self._failed(service, status)
 
-    def _signal(self, service: Service, signum: int) -> None:
+    def signal(self, service: Service, signum: int) -> None:
         """Signal a service and every process it started (its own process group; the console chat shares ours)."""
         process = service.process
         if process is None:
@@ -211,7 +211,7 @@ class Supervisor:
 
     def _failed(self, service: Service, status: int | None) -> int | None:
         # A dead service's children (Sanic's worker process holds the port) must go before it starts again.
-        self._signal(service, signal.SIGKILL)
+        self.signal(service, signal.SIGKILL)
         stable = service.ready_since is not None and time.monotonic() - service.ready_since >= self.stable_after
         service.failed_starts = 0 if stable else service.failed_starts + 1
         if stable:

@@ -3,9 +3,7 @@ unmodified against our fake Telegram Bot API server. Started once per test sessi
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-import os
 import signal
 import socket
 import time
@@ -141,8 +139,7 @@ def kill_service_group(supervisor: Supervisor, name: str, port: int | None = Non
     """SIGKILL a whole service: its process and its children (the action server's Sanic workers, which outlive
     their parent and keep serving if only the parent dies); then wait until `port` no longer accepts connections."""
     old = next(s for s in supervisor.services if s.name == name and s.process and s.process.poll() is None)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(old.process.pid, signal.SIGKILL)  # each service runs in its own session (process group)
+    supervisor.signal(old, signal.SIGKILL)  # each service runs in its own session (process group)
     old.process.wait(20)
     supervisor.services.remove(old)
     deadline = time.monotonic() + 20

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from sqlalchemy import ColumnElement, func, select, update
@@ -503,12 +504,16 @@ def _relay(telegram: FakeTelegram, sender: int, receiver: int, text: str) -> str
     return str(relayed["text"])
 
 
-def _handoff(database: Database, handoff_id: int) -> Handoff:
+Row = TypeVar("Row", Handoff, Booking)
+
+
+def _detached(database: Database, model: type[Row], row_id: int) -> Row:
+    """A row read in its own session, usable after it (its columns loaded)."""
     with database.session() as session:
-        handoff = session.get(Handoff, handoff_id)
-        assert handoff is not None
-        session.expunge(handoff)
-        return handoff
+        row = session.get(model, row_id)
+        assert row is not None
+        session.expunge(row)
+        return row
 
 
 def test_an_unclaimed_handoff_is_recalled_and_the_citizen_told_once_across_crashes(
@@ -554,7 +559,7 @@ def test_an_unclaimed_handoff_is_recalled_and_the_citizen_told_once_across_crash
         assert _count(day.texts(citizen), CLAIMED_TEXT.format(name=STAFF_NAME)) == 1
         assert _count(day.texts(STAFF_GROUP), f"Nouvelle demande n° {handoff_id}\n") == 1
         assert _count(day.texts(STAFF_GROUP), recall) == 1
-        handoff = _handoff(day.database, handoff_id)
+        handoff = _detached(day.database, Handoff, handoff_id)
         assert (handoff.status, handoff.conseiller_name) == ("claimed", STAFF_NAME)
         kinds = _timers(day.database, Notification.ref_id == handoff_id, Notification.kind.like("handoff_%"))
         assert {kind: kinds[kind] for kind in (NEW_HANDOFF, REMIND_HANDOFF, UNCLAIMED_HANDOFF)} == {
@@ -610,7 +615,7 @@ def test_a_silent_handoff_is_closed_once_across_crashes(
 
         assert _count(day.texts(citizen), IDLE_CLOSED_TEXT.format(name=STAFF_NAME)) == 1
         assert _count(day.texts(INES), f"Demande n° {handoff_id} close") == 1
-        handoff = _handoff(day.database, handoff_id)
+        handoff = _detached(day.database, Handoff, handoff_id)
         assert (handoff.status, handoff.outcome, handoff.satisfaction) == ("closed", "sans_suite", 4)
         timers = _timers(day.database, Notification.ref_id == handoff_id, Notification.kind.like("handoff_%"))
         assert timers[NEW_HANDOFF] == SENT_ONCE
@@ -698,14 +703,6 @@ def _go_on(telegram: FakeTelegram, item: dict, items: int | None = None) -> dict
     return item
 
 
-def _booking(database: Database, loan_id: int) -> Booking:
-    with database.session() as session:
-        booking = session.get(Booking, loan_id)
-        assert booking is not None
-        session.expunge(booking)
-        return booking
-
-
 def _loan_timers(database: Database, loan_id: int, coordinator: int) -> dict[str, tuple[str | None, int]]:
     """The loan's timers, the request's only for Zoé (any other coordinateur of the lender gets one too)."""
     timers = _timers(database, Notification.ref_id == loan_id, Notification.kind.like("loan_%"))
@@ -743,7 +740,7 @@ def test_a_loan_pickup_reminder_is_sent_once_across_crashes(
     assert _count(day.texts(MEDIA), "Rappel : vous retirez le matériel") == 1
     assert _count(day.texts(MEDIA), "Rappel : le matériel est à rapporter") == 0
     assert _count(day.texts(COORD), f"Nouvelle demande de prêt n° {loan_id},") == 1
-    assert _booking(day.database, loan_id).status == "cancelled"
+    assert _detached(day.database, Booking, loan_id).status == "cancelled"
     assert _loan_timers(day.database, loan_id, coordinator) == {
         f"{REQUEST}:{coordinator}": SENT_ONCE,
         DECIDED: SENT_ONCE,
@@ -786,7 +783,7 @@ def test_a_loan_return_reminder_is_sent_once_across_crashes(
     assert _count(day.texts(MEDIA), "Rappel : vous retirez le matériel") == 0
     assert _count(day.texts(MEDIA), "État des lieux de sortie") == 1
     assert _count(day.texts(MEDIA), "Merci d'avoir rapporté") == 1
-    booking = _booking(day.database, loan_id)
+    booking = _detached(day.database, Booking, loan_id)
     assert (booking.status, booking.flagged) == ("returned", False)
     assert _loan_timers(day.database, loan_id, coordinator) == {
         f"{REQUEST}:{coordinator}": SENT_ONCE,
@@ -842,7 +839,7 @@ def test_an_overdue_loan_is_reminded_once_across_crashes(
     overdue_sent = [kind for kind in sent if kind.startswith(f"{OVERDUE}:")]
     assert overdue_sent, "no overdue reminder marked sent"
     assert _count(day.texts(MEDIA), "Le matériel « Kit radio mobile » devait être rapporté") == len(overdue_sent)
-    assert _booking(day.database, loan_id).status == "returned"
+    assert _detached(day.database, Booking, loan_id).status == "returned"
     day.finish()
 
 
@@ -878,7 +875,7 @@ def test_a_bilan_is_asked_once_after_the_check_in_across_crashes(
 
     assert _count(day.texts(MEDIA), "Merci d'avoir rapporté") == 1
     assert _count(day.texts(MEDIA), "État des lieux de retour") == 1
-    booking = _booking(day.database, loan_id)
+    booking = _detached(day.database, Booking, loan_id)
     assert (booking.status, booking.reached, booking.reached_public, booking.rating, booking.comment) == (
         "returned",
         9,
