@@ -101,11 +101,15 @@ def _parser() -> argparse.ArgumentParser:
     staff.add_argument("--commune", default="", help="the structure's commune, when it is created")
     staff.add_argument("--days", type=int, default=7, help="days the link stays valid (default 7)")
     staff.add_argument("--place", help="the structure's place id in the national data (its ateliers are its own)")
-    report = add("report", _report, "the steering committee's indicators over a period (Markdown or CSV)")
+    report = add("report", _report, "the steering committee's indicators over a period, with charts")
     report.add_argument("--from", dest="first", type=_day, required=True, metavar="YYYY-MM-DD", help="first day")
     report.add_argument("--to", dest="last", type=_day, required=True, metavar="YYYY-MM-DD", help="last day")
-    report.add_argument("--format", choices=["md", "csv"], default="md", help="md (default) or csv")
+    report.add_argument("--structure", metavar="NAME", help="one member structure (its name) instead of the network")
+    report.add_argument(
+        "--format", choices=["md", "csv", "html", "ods"], default="md", help="md (default), csv, html or ods"
+    )
     report.add_argument("--output", type=Path, metavar="FILE", help="write there instead of standard output")
+    report.add_argument("--charts", type=Path, metavar="DIR", help="also write the charts there, one PNG each")
     return parser
 
 
@@ -242,7 +246,7 @@ def _day(value: str) -> date:
 def _report(settings: Settings, args: argparse.Namespace) -> int:
     from bot.tools.report import report
 
-    return report(settings, args.first, args.last, args.format, args.output)
+    return report(settings, args.first, args.last, args.format, args.output, args.structure, args.charts)
 
 
 if __name__ == "__main__":

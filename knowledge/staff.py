@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from knowledge.db import Database
@@ -133,6 +133,11 @@ def team(session: Session, structure_id: int) -> list[StaffMember]:
         select(StaffMember).where(StaffMember.structure_id == structure_id, StaffMember.removed_at.is_(None))
     )
     return sorted(members, key=lambda m: (m.role != COORDINATEUR, m.first_name.lower(), m.id))
+
+
+def accounts_of(structure_id: int) -> Select[tuple[int]]:
+    """The ids of a structure's accounts, removed ones included (what they did while members counts)."""
+    return select(StaffMember.id).where(StaffMember.structure_id == structure_id)
 
 
 Removal = Literal["removed", "not_allowed", "not_found", "self"]

@@ -20,7 +20,7 @@ from knowledge.citizens.conversations import (
     sensitive_senders,
 )
 from knowledge.citizens.feedback import FeedbackCount, feedback_by_topic, record_feedback
-from knowledge.citizens.tracker_retention import purge_tracker_events
+from knowledge.citizens.tracker_events import purge_tracker_events
 from knowledge.db import Database, make_engine
 from knowledge.migrate import downgrade, upgrade
 from knowledge.models import Base, Citizen, Conversation

@@ -85,6 +85,29 @@ def test_few_ratings_give_no_mean_and_no_hours_give_no_share(database: Database)
     assert (figures.wait_median_minutes, figures.outside_hours) == (None, None)
 
 
+def test_a_structure_counts_the_requests_its_conseillers_took(database: Database) -> None:
+    from knowledge.models import StaffMember, Structure
+
+    with database.session() as session:
+        epn = Structure(name="EPN", created_at=MONDAY)
+        session.add(epn)
+        session.flush()
+        accounts = [
+            StaffMember(telegram_user_id=9100 + n, role="conseiller", structure_id=epn.id, joined_at=MONDAY)
+            for n in range(2)
+        ]
+        accounts[1].removed_at = MONDAY  # left since: what they did still counts for the EPN
+        session.add_all(accounts)
+        session.flush()
+        ids = [account.id for account in accounts]
+    for n, taker in enumerate([ids[0], ids[1], None]):
+        _handoff(database, 130 + n, MONDAY, status="claimed" if taker else "pending", claimed_by_id=taker)
+    with database.session() as session:
+        figures = handoff_indicators(session, MARCH, None, epn.id)
+        network = handoff_indicators(session, MARCH, None)
+    assert (figures.requests, network.requests) == (2, 3)
+
+
 def test_an_empty_period_gives_zeros(database: Database) -> None:
     with database.session() as session:
         figures = handoff_indicators(session, Period(date(2025, 1, 1), date(2025, 1, 31)), TEAM_HOURS)
@@ -132,7 +155,7 @@ def test_the_fiches_that_help_least_come_first(database: Database) -> None:
 
 def test_atelier_figures_from_known_sign_ups(database: Database) -> None:
     from knowledge.indicators.ateliers import atelier_indicators
-    from knowledge.models import Atelier, Citizen, Registration
+    from knowledge.models import Atelier, Citizen, Registration, StaffMember, Structure
 
     def atelier(uid: str, start: datetime, theme: str, capacity: int, cancelled: bool = False) -> Atelier:
         return Atelier(
@@ -157,7 +180,15 @@ def test_atelier_figures_from_known_sign_ups(database: Database) -> None:
         gone = atelier("annule", MONDAY + timedelta(days=1), "Messagerie", 8, cancelled=True)
         april = atelier("avril", datetime(2026, 4, 6, 10, tzinfo=PARIS), "Messagerie", 8)
         session.add_all([email, tablet, gone, april])
+        # The e-mail atelier is run by an account of one EPN; the tablet one is held at another EPN's place.
+        runs, hosts = Structure(name="EPN A", created_at=MONDAY), Structure(name="EPN B", created_at=MONDAY)
+        hosts.place_source_id = tablet.place_source_id = "lieu-b"
+        session.add_all([runs, hosts])
         session.flush()
+        leader = StaffMember(telegram_user_id=9001, role="conseiller", structure_id=runs.id, joined_at=MONDAY)
+        session.add(leader)
+        session.flush()
+        email.staff_member_id = leader.id
         signups = [
             (email, 0, "confirmed", True),
             (email, 1, "confirmed", True),
@@ -182,6 +213,10 @@ def test_atelier_figures_from_known_sign_ups(database: Database) -> None:
             )
     with database.session() as session:
         figures = atelier_indicators(session, MARCH)
+        run_by_a = atelier_indicators(session, MARCH, runs.id)
+        held_at_b = atelier_indicators(session, MARCH, hosts.id)
+    assert (run_by_a.held, run_by_a.seats, run_by_a.confirmed, run_by_a.waiting) == (1, 4, 4, 1)
+    assert (held_at_b.held, held_at_b.seats, held_at_b.confirmed, held_at_b.present) == (1, 2, 1, 1)
     assert (figures.held, figures.cancelled, figures.seats, figures.fill_rate) == (2, 1, 6, 0.83)
     assert (figures.confirmed, figures.waiting, figures.cancelled_by_citizens) == (5, 1, 1)
     assert (figures.present, figures.absent, figures.unmarked) == (3, 1, 1)
@@ -244,6 +279,10 @@ def test_loan_figures_from_known_loans(database: Database) -> None:
 
     with database.session() as session:
         figures = loan_indicators(session, MARCH)
+        of_epn = loan_indicators(session, MARCH, epn.id)
+    assert (of_epn.loans, of_epn.by_structure, of_epn.refusals) == (2, {"EPN": 2}, {"Matériel en réparation": 2})
+    assert [(k.kit, k.loans, k.days_lent) for k in of_epn.kits] == [("Casques VR", 1, 6), ("Drones", 1, 4)]
+    assert of_epn.breakdowns == 0  # reported by nobody of the EPN
     assert figures.loans == 3
     assert [(k.kit, k.loans, k.days_lent, k.occupancy) for k in figures.kits] == [
         ("Casques VR", 2, 7, 0.23),  # the 2nd to the 7th, and the 1st and 2nd: 7 days of 31

@@ -86,6 +86,7 @@ ROLE_COMMANDS = {
         ("demandes", "Demandes de prêt à décider (prêteur)"),
         ("prets", "Prêts à remettre ou à reprendre (prêteur)"),
         ("kits", "Le matériel : état, blocages, agenda (prêteur)"),
+        ("bilan", "Bilan et indicateurs, avec graphiques"),
     ],
 }
 """The menu of a staff member's own chat (Telegram's per-chat command scope); citizens keep the public menu."""

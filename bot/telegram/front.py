@@ -39,6 +39,7 @@ from bot.staff.accounts import StaffAccounts
 from bot.staff.ateliers import TeamAteliers
 from bot.staff.handoffs import HandoffRelay
 from bot.staff.loans import Loans
+from bot.staff.reports import Reports
 from bot.telegram import media
 from bot.telegram.callbacks import CallbackPayloads
 from bot.telegram.concurrency import PerChatUpdateProcessor
@@ -275,6 +276,7 @@ def build_application(settings: Settings) -> Application:
     Forget(database, settings.tracker_store_url).register(application)
     TeamAteliers(database, front).register(application)
     Loans(database, front).register(application)
+    Reports(database, settings).register(application)
     relay = HandoffRelay(database, front)
     relay.register(application)  # an open handoff's messages go to a person, not to Rasa
     front.register(application)

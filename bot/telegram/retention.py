@@ -11,7 +11,7 @@ from telegram.ext import ContextTypes, JobQueue
 from bot.settings import Settings
 from knowledge.ateliers.signups import purge_registrations
 from knowledge.citizens.conversations import purge_expired, sensitive_senders
-from knowledge.citizens.tracker_retention import purge_tracker_events
+from knowledge.citizens.tracker_events import purge_tracker_events
 from knowledge.db import Database
 from knowledge.handoffs.tickets import purge_handoffs
 from knowledge.notifications import purge_notifications

@@ -1,4 +1,5 @@
-"""`passerelle report`: the steering committee's indicators over a period, as Markdown or CSV."""
+"""`passerelle report`: the steering committee's indicators over a period, for the network or one structure, in
+Markdown, CSV, HTML or ODS, and optionally its charts as PNG files."""
 
 from __future__ import annotations
 
@@ -7,12 +8,17 @@ import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from knowledge.indicators.charts import render_charts
+from sqlalchemy.orm import Session
+
 from bot.settings import Settings
 from knowledge.db import Database
+from knowledge.indicators.documents import render
 from knowledge.indicators.period import Period
-from knowledge.indicators.report import build_report, to_csv, to_markdown
+from knowledge.indicators.report import Report, build_report, find_structure
+from knowledge.models import Structure
 
-FORMATS = {"md": to_markdown, "csv": to_csv}
+BINARY = {"ods"}
 
 
 def day(value: str) -> date:
@@ -23,28 +29,58 @@ def day(value: str) -> date:
         raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {value!r}") from None
 
 
-def report(settings: Settings, first: date, last: date, fmt: str, output: Path | None) -> int:
-    try:
-        period = Period(first, last)
-    except ValueError as error:
-        print(f"passerelle report: {error}", file=sys.stderr)
-        return 2
+def configured_report(session: Session, settings: Settings, period: Period, structure: Structure | None) -> Report:
+    """The report from the configured databases, hours and retention (the command and /bilan)."""
+    return build_report(
+        session,
+        period,
+        datetime.now(UTC),
+        staff_hours=settings.staff_hours,
+        retention_days=settings.retention_days,
+        tracker_store_url=settings.tracker_store_url,
+        structure=structure,
+    )
+
+
+def make_report(settings: Settings, period: Period, structure_name: str | None = None) -> Report:
+    """ValueError (English) for a structure nobody knows."""
     database = Database(settings.database_url)
     try:
         with database.session() as session:
-            built = build_report(
-                session,
-                period,
-                datetime.now(UTC),
-                staff_hours=settings.staff_hours,
-                retention_days=settings.retention_days,
-            )
+            structure = find_structure(session, structure_name) if structure_name else None
+            return configured_report(session, settings, period, structure)
     finally:
         database.dispose()
-    text = FORMATS[fmt](built)
+
+
+def report(
+    settings: Settings,
+    first: date,
+    last: date,
+    fmt: str,
+    output: Path | None,
+    structure: str | None = None,
+    charts_dir: Path | None = None,
+) -> int:
+    try:
+        built = make_report(settings, Period(first, last), structure)
+    except ValueError as error:
+        print(f"passerelle report: {error}", file=sys.stderr)
+        return 2
+    if fmt in BINARY and output is None and sys.stdout.isatty():
+        print(f"passerelle report: --format {fmt} is a binary file: give --output FILE", file=sys.stderr)
+        return 2
+    charts = render_charts(built) if fmt == "html" or charts_dir else None
+    content = render(built, fmt, charts)
     if output is None:
-        sys.stdout.write(text)
+        sys.stdout.buffer.write(content)
+        sys.stdout.flush()
     else:
-        output.write_text(text, encoding="utf-8")
+        output.write_bytes(content)
         print(f"Report written to {output}", file=sys.stderr)
+    if charts_dir is not None and charts:
+        charts_dir.mkdir(parents=True, exist_ok=True)
+        for chart in charts:
+            (charts_dir / f"{chart.name}.png").write_bytes(chart.png)
+        print(f"{len(charts)} charts written to {charts_dir}", file=sys.stderr)
     return 0

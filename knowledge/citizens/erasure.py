@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 
 from knowledge.ateliers.signups import ACTIVE, leave
-from knowledge.citizens.tracker_retention import erase_tracker_events
+from knowledge.citizens.tracker_events import erase_tracker_events
 from knowledge.db import Database
 from knowledge.models import Atelier, Citizen, Conversation, Handoff, Notification, Registration
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from knowledge.indicators.period import Period
-from knowledge.models import Atelier
+from knowledge.models import Atelier, Structure
+from knowledge.staff import accounts_of
 
 
 @dataclass(frozen=True)
@@ -34,12 +35,19 @@ class AtelierIndicators:
         return round(self.confirmed / self.seats, 2) if self.seats else None
 
 
-def atelier_indicators(session: Session, period: Period) -> AtelierIndicators:
-    ateliers = session.scalars(
+def atelier_indicators(session: Session, period: Period, structure_id: int | None = None) -> AtelierIndicators:
+    """The network's ateliers, or a structure's: run by one of its accounts, or held at its place."""
+    query = (
         select(Atelier)
         .where(Atelier.start >= period.starts_at, Atelier.start < period.ends_before)
         .options(selectinload(Atelier.registrations))
-    ).all()
+    )
+    if structure_id is not None:
+        own_place = select(Structure.place_source_id).where(Structure.id == structure_id).scalar_subquery()
+        query = query.where(
+            or_(Atelier.staff_member_id.in_(accounts_of(structure_id)), Atelier.place_source_id == own_place)
+        )
+    ateliers = session.scalars(query).all()
     held = [a for a in ateliers if not a.cancelled]
     registrations = [r for a in held for r in a.registrations]
     statuses = Counter(r.status for r in registrations)

@@ -14,6 +14,7 @@ from knowledge.handoffs.tickets import OUTCOMES
 from knowledge.indicators.period import SMALL_COUNT, Period
 from knowledge.models import Handoff
 from knowledge.places.hours import hours_status
+from knowledge.staff import accounts_of
 
 
 @dataclass(frozen=True)
@@ -36,10 +37,14 @@ class HandoffIndicators:
     """Requests made while the team was closed (STAFF_HOURS); None when the hours are unknown."""
 
 
-def handoff_indicators(session: Session, period: Period, staff_hours: str | None) -> HandoffIndicators:
-    handoffs = session.scalars(
-        select(Handoff).where(Handoff.created_at >= period.starts_at, Handoff.created_at < period.ends_before)
-    ).all()
+def handoff_indicators(
+    session: Session, period: Period, staff_hours: str | None, structure_id: int | None = None
+) -> HandoffIndicators:
+    """The network's handoffs, or those a structure's conseillers took (a request nobody took belongs to none)."""
+    query = select(Handoff).where(Handoff.created_at >= period.starts_at, Handoff.created_at < period.ends_before)
+    if structure_id is not None:
+        query = query.where(Handoff.claimed_by_id.in_(accounts_of(structure_id)))
+    handoffs = session.scalars(query).all()
     waits = sorted((h.claimed_at - h.created_at).total_seconds() / 60 for h in handoffs if h.claimed_at is not None)
     enough = len(waits) >= SMALL_COUNT
     outcomes = Counter(h.outcome for h in handoffs if h.outcome)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from knowledge.french import PARIS
 from knowledge.indicators.period import SMALL_COUNT, Period
 from knowledge.models import Booking, Incident, Inspection, Kit, Structure
+from knowledge.staff import accounts_of
 
 LENT = ("approved", "checked_out", "returned")
 
@@ -47,8 +48,11 @@ class LoanIndicators:
     """The borrowers' appréciation (1 to 5); None under SMALL_COUNT bilans."""
 
 
-def loan_indicators(session: Session, period: Period) -> LoanIndicators:
-    overlapping = (Booking.kind == "loan", Booking.starts_at < period.ends_before, Booking.ends_at > period.starts_at)
+def loan_indicators(session: Session, period: Period, structure_id: int | None = None) -> LoanIndicators:
+    """The network's loans, or those a structure borrowed (its kits' occupancy then counts its own loans)."""
+    overlapping = [Booking.kind == "loan", Booking.starts_at < period.ends_before, Booking.ends_at > period.starts_at]
+    if structure_id is not None:
+        overlapping.append(Booking.structure_id == structure_id)
     loans = session.scalars(select(Booking).where(*overlapping, Booking.status.in_(LENT))).all()
     refused = session.scalars(select(Booking).where(*overlapping, Booking.status == "refused")).all()
     kits = session.scalars(select(Kit).order_by(Kit.name)).all()
@@ -71,9 +75,12 @@ def loan_indicators(session: Session, period: Period) -> LoanIndicators:
     )
     bilans = [loan for loan in loans if loan.bilan_at is not None]
     ratings = [loan.rating for loan in bilans if loan.rating]
-    breakdowns = session.scalars(
-        select(Incident.id).where(Incident.created_at >= period.starts_at, Incident.created_at < period.ends_before)
-    ).all()
+    reported = select(Incident.id).where(
+        Incident.created_at >= period.starts_at, Incident.created_at < period.ends_before
+    )
+    if structure_id is not None:
+        reported = reported.where(Incident.reported_by_id.in_(accounts_of(structure_id)))
+    breakdowns = session.scalars(reported).all()
     return LoanIndicators(
         loans=len(loans),
         kits=uses,

@@ -7,7 +7,8 @@ import itertools
 import signal
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,9 @@ from bot.services.processes import action_server, bot_process, rasa_server, redi
 from bot.services.supervisor import Supervisor, free_port
 from bot.settings import Settings
 from bot.tools.data_commands import ensure_kits, ensure_places
+from knowledge.db import Database
 from knowledge.migrate import upgrade
+from knowledge.staff import create_invitation, redeem, structure_named
 from tests.fake_telegram import FakeTelegram
 from tests.tcp_proxy import TcpProxy
 
@@ -150,3 +153,22 @@ def kill_service_group(supervisor: Supervisor, name: str, port: int | None = Non
             return
         assert time.monotonic() < deadline, f"{name}: port {port} still answers after SIGKILL"
         time.sleep(0.1)
+
+
+def join_team(
+    settings: Settings,
+    telegram: FakeTelegram,
+    members: Sequence[tuple[int, str, str, str]],
+    place_id: str | None = None,
+) -> None:
+    """(Telegram user id, first name, role, structure) become staff by invitation, as `/start <code>` makes them,
+    each with a private chat with the bot; one already a member stays as they are (the database is shared by the
+    test session)."""
+    database = Database(settings.database_url)
+    now = datetime.now(UTC)
+    for user_id, name, role, structure in members:
+        with database.session() as session:
+            code = create_invitation(session, structure_named(session, structure, now, place_id=place_id), role, now)
+        redeem(database, code, user_id, name, now)
+        telegram.register_chat(user_id, first_name=name)
+    database.dispose()

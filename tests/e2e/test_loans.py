@@ -16,8 +16,8 @@ from bot.settings import Settings
 from knowledge.db import Database
 from knowledge.french import MONTHS, PARIS
 from knowledge.models import Booking, Kit, Notification
-from knowledge.staff import COORDINATEUR, MEDIATEUR, create_invitation, redeem, structure_named
-from tests.e2e.conftest import kill_service, start_bot
+from knowledge.staff import COORDINATEUR, MEDIATEUR
+from tests.e2e.conftest import join_team, kill_service, start_bot
 from tests.e2e.test_telegram import button_titles, press, say
 from tests.fake_telegram import FakeTelegram
 
@@ -28,18 +28,15 @@ CITIZEN = 9411
 
 
 def _team(settings: Settings, telegram: FakeTelegram) -> None:
-    database = Database(settings.database_url)
-    now = datetime.now(UTC)
-    for user_id, name, role, structure in (
-        (MEDIA, "Malik", MEDIATEUR, "EPN de démonstration"),
-        (MEDIA2, "Nora", MEDIATEUR, "EPN de démonstration"),
-        (COORD, "Odile", COORDINATEUR, "Réseau de démonstration, coordination"),
-    ):
-        with database.session() as session:
-            code = create_invitation(session, structure_named(session, structure, now), role, now)
-        redeem(database, code, user_id, name, now)
-        telegram.register_chat(user_id, first_name=name)
-    database.dispose()
+    join_team(
+        settings,
+        telegram,
+        [
+            (MEDIA, "Malik", MEDIATEUR, "EPN de démonstration"),
+            (MEDIA2, "Nora", MEDIATEUR, "EPN de démonstration"),
+            (COORD, "Odile", COORDINATEUR, "Réseau de démonstration, coordination"),
+        ],
+    )
 
 
 def _working_days(weeks_ahead: int) -> tuple[date, date]:

@@ -14,7 +14,8 @@ from knowledge.ateliers.sources import AtelierRecord
 from knowledge.citizens.conversations import Contact, record_message
 from knowledge.db import Database
 from knowledge.models import Atelier
-from knowledge.staff import CONSEILLER, COORDINATEUR, create_invitation, redeem, structure_named
+from knowledge.staff import CONSEILLER, COORDINATEUR
+from tests.e2e.conftest import join_team
 from tests.e2e.test_telegram import button_titles, press, say
 from tests.fake_telegram import FakeTelegram
 
@@ -30,13 +31,8 @@ def _setting_up(settings: Settings, telegram: FakeTelegram) -> tuple[int, int]:
     """Maya coordinates the EPN at PLACE, Luc is its conseiller; two ateliers of the EPN, Alice and Bruno
     registered to both. Returns (the atelier starting in 20 minutes, the one next week)."""
     now = datetime.now(UTC)
+    join_team(settings, telegram, [(MAYA, "Maya", COORDINATEUR, STRUCTURE), (LUC, "Luc", CONSEILLER, STRUCTURE)], PLACE)
     database = Database(settings.database_url)
-    for user_id, name, role in ((MAYA, "Maya", COORDINATEUR), (LUC, "Luc", CONSEILLER)):
-        with database.session() as session:
-            structure = structure_named(session, STRUCTURE, now, place_id=PLACE)
-            code = create_invitation(session, structure, role, now)
-        redeem(database, code, user_id, name, now)
-        telegram.register_chat(user_id, first_name=name)
     soon, later = now + timedelta(minutes=20), now + timedelta(days=7)
     records = [
         AtelierRecord(uid=f"e2e-{n}@team", start=s, end=s + timedelta(hours=2), title=t, place_id=PLACE, capacity=5)

@@ -1,13 +1,29 @@
-"""Retention of Rasa's SQL tracker store: events older than the retention period are deleted."""
+"""Rasa's SQL tracker store, as Passerelle uses it: its `events` table, the retention sweep (events older than the
+retention period are deleted), a citizen's erasure, and what the indicators read (knowledge/indicators/)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, inspect, text
+from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, delete, inspect
 
 from knowledge.db import make_engine
+
+TRACKER = MetaData()
+EVENTS = Table(
+    "events",
+    TRACKER,
+    Column("id", Integer, primary_key=True),
+    Column("sender_id", String(255), nullable=False, index=True),
+    Column("type_name", String(255), nullable=False),
+    Column("timestamp", Float),
+    Column("intent_name", String(255)),
+    Column("action_name", String(255)),
+    Column("data", Text),
+)
+"""Rasa 3.6's SQLTrackerStore.SQLEvent (rasa/core/tracker_store.py); Rasa creates it. `action_name` is the event's
+"name": the action's, or the slot's for a slot event; `data` is the whole event as JSON."""
 
 
 def purge_tracker_events(
@@ -26,15 +42,13 @@ def purge_tracker_events(
         cutoff = (now - timedelta(days=retention_days)).timestamp()
         deleted = 0
         with engine.begin() as connection:
-            result = connection.execute(text("DELETE FROM events WHERE timestamp < :cutoff"), {"cutoff": cutoff})
-            deleted += result.rowcount or 0
+            deleted += connection.execute(delete(EVENTS).where(EVENTS.c.timestamp < cutoff)).rowcount or 0
             if sensitive_senders and sensitive_retention_days is not None:
                 short_cutoff = (now - timedelta(days=sensitive_retention_days)).timestamp()
-                statement = text("DELETE FROM events WHERE timestamp < :cutoff AND sender_id IN :senders").bindparams(
-                    bindparam("senders", expanding=True)
+                statement = delete(EVENTS).where(
+                    EVENTS.c.timestamp < short_cutoff, EVENTS.c.sender_id.in_(list(sensitive_senders))
                 )
-                result = connection.execute(statement, {"cutoff": short_cutoff, "senders": list(sensitive_senders)})
-                deleted += result.rowcount or 0
+                deleted += connection.execute(statement).rowcount or 0
         return deleted
     finally:
         engine.dispose()
@@ -47,7 +61,6 @@ def erase_tracker_events(tracker_store_url: str, sender_id: str) -> int:
         if not inspect(engine).has_table("events"):
             return 0
         with engine.begin() as connection:
-            result = connection.execute(text("DELETE FROM events WHERE sender_id = :sender"), {"sender": sender_id})
-            return result.rowcount or 0
+            return connection.execute(delete(EVENTS).where(EVENTS.c.sender_id == sender_id)).rowcount or 0
     finally:
         engine.dispose()
