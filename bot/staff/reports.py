@@ -11,7 +11,6 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from knowledge.indicators.charts import Chart, render_charts
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.constants import ChatAction
 from telegram.ext import (
@@ -29,6 +28,7 @@ from bot.tools.report import configured_report
 from knowledge.db import Database
 from knowledge.french import PARIS
 from knowledge.indicators.bilan import audience, periods_offered, summary_text, typed_period
+from knowledge.indicators.charts import Chart, render_charts
 from knowledge.indicators.documents import file_name, to_ods
 from knowledge.indicators.period import Period
 

@@ -8,11 +8,11 @@ import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from knowledge.indicators.charts import render_charts
 from sqlalchemy.orm import Session
 
 from bot.settings import Settings
 from knowledge.db import Database
+from knowledge.indicators.charts import render_charts
 from knowledge.indicators.documents import render
 from knowledge.indicators.period import Period
 from knowledge.indicators.report import Report, build_report, find_structure
