@@ -47,6 +47,7 @@ def test_invitation_team_and_removal(bot: Settings, telegram: FakeTelegram) -> N
         "demandes",
         "prets",
         "kits",
+        "bilan",
     ]
 
     (question,) = write(telegram, ANA, "/inviter", "Ana")
