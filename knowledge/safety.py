@@ -62,6 +62,7 @@ class Lexicon:
     suspicious_cues: tuple[re.Pattern, ...]
     not_suspicious: tuple[re.Pattern, ...]
     impostor: tuple[re.Pattern, ...]
+    received: tuple[re.Pattern, ...]
 
 
 class LexiconError(ValueError):
@@ -101,7 +102,8 @@ def _scam(normalised: str, lexicon: Lexicon) -> str | None:
         return SUSPICIOUS
     if any(pattern.search(normalised) for pattern in lexicon.not_suspicious):
         return None
-    if lexicon.channel.search(normalised) and any(cue.search(normalised) for cue in lexicon.suspicious_cues):
+    described = lexicon.channel.search(normalised) or any(pattern.search(normalised) for pattern in lexicon.received)
+    if described and any(cue.search(normalised) for cue in lexicon.suspicious_cues):
         return SUSPICIOUS
     return None
 
@@ -130,6 +132,7 @@ def load_lexicon(path: Path = LEXICON_FILE) -> Lexicon:
         suspicious_cues=compile_all("scam.suspicious_cues", scam.get("suspicious_cues") or []),
         not_suspicious=compile_all("scam.not_suspicious", scam.get("not_suspicious") or []),
         impostor=compile_all("scam.impostor", scam.get("impostor") or []),
+        received=compile_all("scam.received", scam.get("received") or []),
     )
 
 
