@@ -40,8 +40,13 @@ def clock(moment: datetime) -> str:
 def day(value: date | datetime) -> str:
     """'jeudi 10 décembre', '1er janvier' style: 'vendredi 1er janvier'."""
     local = value.astimezone(PARIS).date() if isinstance(value, datetime) else value
-    number = "1er" if local.day == 1 else str(local.day)
-    return f"{WEEKDAYS[local.weekday()]} {number} {MONTHS[local.month - 1]}"
+    return f"{WEEKDAYS[local.weekday()]} {day_and_month(local)}"
+
+
+def day_and_month(value: date, *, year: bool = False) -> str:
+    """'2 mars', '1er mars', '2 mars 2026'."""
+    number = "1er" if value.day == 1 else str(value.day)
+    return f"{number} {MONTHS[value.month - 1]}" + (f" {value.year}" if year else "")
 
 
 def relative_day(value: datetime, now: datetime) -> str:

@@ -10,8 +10,9 @@ import pytest
 from knowledge.citizens.conversations import Contact, record_message
 from knowledge.db import Database
 from knowledge.french import PARIS
+from knowledge.indicators.figures import shown
 from knowledge.indicators.handoffs import handoff_indicators
-from knowledge.indicators.period import Period, shown
+from knowledge.indicators.period import Period
 from knowledge.models import Handoff
 
 MONDAY = datetime(2026, 3, 2, 10, 0, tzinfo=PARIS)

@@ -10,6 +10,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.constants import ChatAction
@@ -28,9 +29,10 @@ from bot.tools.report import configured_report
 from knowledge.db import Database
 from knowledge.french import PARIS
 from knowledge.indicators.bilan import audience, periods_offered, summary_text, typed_period
-from knowledge.indicators.charts import Chart, render_charts
-from knowledge.indicators.documents import file_name, to_ods
 from knowledge.indicators.period import Period
+
+if TYPE_CHECKING:
+    from knowledge.indicators.charts import Chart
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +127,10 @@ class Reports:
             return audience(session, user_id) is not None
 
     def _prepare(self, user_id: int, period: Period) -> Prepared | None:
+        # Drawing and the spreadsheet are imported on first use: matplotlib would add to every start of the bot.
+        from knowledge.indicators.charts import render_charts
+        from knowledge.indicators.documents import file_name, to_ods
+
         with self.database.session() as session:
             who = audience(session, user_id)
             if who is None:

@@ -12,8 +12,6 @@ from sqlalchemy.orm import Session
 
 from bot.settings import Settings
 from knowledge.db import Database
-from knowledge.indicators.charts import render_charts
-from knowledge.indicators.documents import render
 from knowledge.indicators.period import Period
 from knowledge.indicators.report import Report, build_report, find_structure
 from knowledge.models import Structure
@@ -70,6 +68,9 @@ def report(
     if fmt in BINARY and output is None and sys.stdout.isatty():
         print(f"passerelle report: --format {fmt} is a binary file: give --output FILE", file=sys.stderr)
         return 2
+    from knowledge.indicators.charts import render_charts  # matplotlib: only where a report is written
+    from knowledge.indicators.documents import render
+
     charts = render_charts(built) if fmt == "html" or charts_dir else None
     content = render(built, fmt, charts)
     if output is None:

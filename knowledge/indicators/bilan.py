@@ -10,7 +10,8 @@ from datetime import date, timedelta
 from dateutil.relativedelta import relativedelta
 from sqlalchemy.orm import Session
 
-from knowledge.indicators.period import Period, counted, decimal, percent, shown
+from knowledge.indicators.figures import counted, decimal, percent, shown
+from knowledge.indicators.period import Period
 from knowledge.indicators.report import Report
 from knowledge.loans.bookings import coordinated_lender
 from knowledge.models import Structure

@@ -25,9 +25,9 @@ from matplotlib.figure import Figure
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from knowledge.french import MONTHS
+from knowledge.french import MONTHS, day_and_month
 from knowledge.handoffs.tickets import OUTCOMES
-from knowledge.indicators.period import SMALL_COUNT, counted, decimal, integer, percent, shown
+from knowledge.indicators.figures import SMALL_COUNT, counted, decimal, integer, percent, shown
 from knowledge.indicators.report import Report
 
 WIDTH_PX, HEIGHT_PX = 1200, 675
@@ -110,18 +110,12 @@ def bar_values(counts: Sequence[int], *, people: bool = True) -> list[Bar]:
     ]
 
 
-def _french_date(day: date, *, year: bool = False) -> str:
-    """« 2 mars », « 1er mars », « 2 mars 2026 »."""
-    number = "1er" if day.day == 1 else str(day.day)
-    return f"{number} {MONTHS[day.month - 1]}" + (f" {day.year}" if year else "")
-
-
 def week_labels(mondays: Sequence[date]) -> list[str]:
     """Each week's name on the axis: its Monday (« 2 mars ») up to MANY_WEEKS weeks; beyond, only the first week of
     each month is named (the month of its Thursday, as ISO weeks): « mars 2026 », « avril »… the year on the first
     month and on January; the other weeks left blank."""
     if len(mondays) <= MANY_WEEKS:
-        return [_french_date(monday) for monday in mondays]
+        return [day_and_month(monday) for monday in mondays]
     labels: list[str] = []
     previous: tuple[int, int] | None = None
     for monday in mondays:
@@ -380,8 +374,8 @@ def _ranked(counts: dict[str, int]) -> tuple[list[str], list[Bar]]:
 def _period(report: Report) -> str:
     first, last = report.period.first, report.period.last
     if first == last:
-        return f"Le {_french_date(first, year=True)}"
-    return f"Du {_french_date(first, year=first.year != last.year)} au {_french_date(last, year=True)}"
+        return f"Le {day_and_month(first, year=True)}"
+    return f"Du {day_and_month(first, year=first.year != last.year)} au {day_and_month(last, year=True)}"
 
 
 def _text(size: float, *, weight: str = "normal") -> dict[str, object]:

@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from knowledge.french import PARIS
-from knowledge.indicators.period import SMALL_COUNT, Period
+from knowledge.indicators.figures import SMALL_COUNT
+from knowledge.indicators.period import Period
 from knowledge.models import Conversation, FicheFeedback
 
 

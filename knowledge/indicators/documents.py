@@ -17,13 +17,7 @@ from odf.text import P
 from knowledge.indicators.charts import Chart, render_charts
 from knowledge.indicators.report import Report, rows
 
-MEDIA_TYPES = {
-    "md": "text/markdown; charset=utf-8",
-    "csv": "text/csv; charset=utf-8",
-    "html": "text/html; charset=utf-8",
-    "ods": "application/vnd.oasis.opendocument.spreadsheet",
-}
-FORMATS = tuple(MEDIA_TYPES)
+FORMATS = ("md", "csv", "html", "ods")
 
 
 def render(report: Report, fmt: str, charts: list[Chart] | None = None) -> bytes:

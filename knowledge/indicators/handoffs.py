@@ -11,7 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from knowledge.handoffs.tickets import OUTCOMES
-from knowledge.indicators.period import SMALL_COUNT, Period
+from knowledge.indicators.figures import SMALL_COUNT
+from knowledge.indicators.period import Period
 from knowledge.models import Handoff
 from knowledge.places.hours import hours_status
 from knowledge.staff import accounts_of

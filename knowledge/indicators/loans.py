@@ -12,7 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from knowledge.french import PARIS
-from knowledge.indicators.period import SMALL_COUNT, Period
+from knowledge.indicators.figures import SMALL_COUNT
+from knowledge.indicators.period import Period
 from knowledge.models import Booking, Incident, Inspection, Kit, Structure
 from knowledge.staff import accounts_of
 

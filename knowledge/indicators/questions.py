@@ -14,7 +14,8 @@ from sqlalchemy import JSON, cast, func, inspect, select, type_coerce
 from knowledge.citizens.tracker_events import EVENTS
 from knowledge.db import make_engine
 from knowledge.fiches import get_fiche, topic_of_intent
-from knowledge.indicators.period import SMALL_COUNT, Period
+from knowledge.indicators.figures import SMALL_COUNT
+from knowledge.indicators.period import Period
 from knowledge.places.communes import communes
 
 FALLBACK_INTENT = "nlu_fallback"

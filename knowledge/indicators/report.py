@@ -15,9 +15,10 @@ from knowledge.french import PARIS
 from knowledge.handoffs.tickets import OUTCOMES
 from knowledge.indicators.ateliers import AtelierIndicators, atelier_indicators
 from knowledge.indicators.citizens import FicheScore, Week, fiche_scores, weeks
+from knowledge.indicators.figures import decimal, percent, shown
 from knowledge.indicators.handoffs import HandoffIndicators, handoff_indicators
 from knowledge.indicators.loans import LoanIndicators, loan_indicators
-from knowledge.indicators.period import Period, decimal, percent, shown
+from knowledge.indicators.period import Period
 from knowledge.indicators.questions import QuestionIndicators, question_indicators
 from knowledge.models import Structure
 
