@@ -74,6 +74,20 @@ def test_handoff_figures_from_known_requests(database: Database) -> None:
     assert figures.ratings == {1: 0, 2: 1, 3: 0, 4: 2, 5: 2}
     assert figures.rating_mean == 4.0
     assert figures.outside_hours == 2  # the Sunday request, and the Saturday one (n = 5)
+    assert figures.outside_hours_share is None  # 2 of 8: the share would tell the hidden count
+
+
+def test_the_share_of_requests_made_while_the_team_was_away(database: Database) -> None:
+    sunday = datetime(2026, 3, 8, 11, 0, tzinfo=PARIS)
+    for n in range(6):
+        _handoff(database, 140 + n, sunday + timedelta(minutes=n))
+    for n in range(4):
+        _handoff(database, 150 + n, MONDAY + timedelta(minutes=n))  # Monday 10:00, the team is there
+    with database.session() as session:
+        figures = handoff_indicators(session, MARCH, TEAM_HOURS)
+        unknown = handoff_indicators(session, MARCH, None)
+    assert (figures.outside_hours, figures.outside_hours_share) == (6, 0.6)
+    assert unknown.outside_hours_share is None
 
 
 def test_few_ratings_give_no_mean_and_no_hours_give_no_share(database: Database) -> None:

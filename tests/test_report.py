@@ -128,6 +128,7 @@ def test_every_format_gives_the_same_figures_with_small_counts_hidden(database: 
         assert figures[("Conseillers", "attente médiane (min)")] == "10"
         assert figures[("Conseillers", "encore ouvertes")] == "< 5"
         assert figures[("Conseillers", "demandes hors horaires")] == "—"  # STAFF_HOURS unknown
+        assert figures[("Conseillers", "part des demandes hors horaires")] == "—"
         assert figures[("Citoyens", "conversations, semaine du 02/03/2026")] == "6"
         assert figures[("Citoyens", "conversations, semaine du 23/02/2026")] == "0"
     markdown = to_markdown(report)

@@ -37,6 +37,14 @@ class HandoffIndicators:
     outside_hours: int | None = None
     """Requests made while the team was closed (STAFF_HOURS); None when the hours are unknown."""
 
+    @property
+    def outside_hours_share(self) -> float | None:
+        """Their share of the requests; None without hours or requests, and for 1 to 4 (the share would tell)."""
+        outside = self.outside_hours
+        if outside is None or not self.requests or 0 < outside < SMALL_COUNT:
+            return None
+        return round(outside / self.requests, 3)
+
 
 def handoff_indicators(
     session: Session, period: Period, staff_hours: str | None, structure_id: int | None = None

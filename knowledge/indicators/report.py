@@ -139,7 +139,10 @@ def rows(report: Report) -> list[tuple[str, str, str]]:
     out += [("Conseillers", f"issue : {label}", shown(h.outcomes.get(key, 0))) for key, label in OUTCOMES.items()]
     out += [("Conseillers", f"note {score}/5", shown(count)) for score, count in h.ratings.items()]
     out += [("Conseillers", "note moyenne", decimal(h.rating_mean))]
-    out += [("Conseillers", "demandes hors horaires", "—" if h.outside_hours is None else shown(h.outside_hours))]
+    out += [
+        ("Conseillers", "demandes hors horaires", "—" if h.outside_hours is None else shown(h.outside_hours)),
+        ("Conseillers", "part des demandes hors horaires", percent(h.outside_hours_share)),
+    ]
     out += [
         ("Ateliers", "tenus", str(a.held)),
         ("Ateliers", "annulés", str(a.cancelled)),
